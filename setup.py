@@ -1,0 +1,25 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="tfllm",
+    version="0.1.0",
+    description="Train, evaluate and export language-model tasks with Keras 3 and TensorFlow.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["tfllm", "tfllm.*", "tasks"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.21,<2.22",
+        "tensorflow-text>=2.21,<2.22",
+        "tensorboard>=2.20",
+        "keras>=3.12,<4",
+        "keras-hub>=0.24,<0.40",
+        "tensorflow-datasets>=4.9.9,<5",
+        "absl-py>=2.1,<3",
+        "numpy>=1.26",
+    ],
+    extras_require={
+        "test": ["pytest>=8"],
+        "tune": ["keras-tuner>=1.4"],
+    },
+)

@@ -1,0 +1,154 @@
+"""Sentiment classification: train, evaluate, export, and query the export.
+
+    python -m tasks.sentiment                      # bundled demo data, offline
+    python -m tasks.sentiment --data=../shared/data/sst2/train.tsv \
+        --eval_data=../shared/data/sst2/dev.tsv --label_names=negative,positive
+    python -m tasks.sentiment --data=tfds:imdb_reviews --eval_data=tfds:imdb_reviews:test
+
+Run with --helpfull for every flag.
+"""
+
+import math
+import os
+import shutil
+import tempfile
+
+import tfllm  # noqa: F401  (imports TensorFlow quietly; must come first)
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import flags
+
+from tfllm import cli, report
+from tfllm.data.classification import load_classification_data
+from tfllm.data.cleaning import clean_text
+from tfllm.data.pipeline import TextEncoder, classification_dataset
+from tfllm.data.tokenizers import build_tokenizer, save_tokenizer, vocabulary_size
+from tfllm.export.classifier import write_classifier
+from tfllm.export.run_card import flag_values, write_run_card
+from tfllm.export.versioned import export_version
+from tfllm.metrics.classification import classification_report, format_report
+from tfllm.models.classifier import build_classifier
+from tfllm.runtime import set_seed
+from tfllm.training.loop import fit
+from tfllm.training.optimizers import adamw
+from tfllm.training.strategy import get_strategy, is_chief, jit_supported, worker_dir
+
+flags.DEFINE_bool("bucket", True,
+                  "Batch texts of similar length together (else pad every batch to "
+                  "--sequence_length).")
+
+TASK = "sentiment"
+DEFAULTS = {"epochs": 5, "sequence_length": 128, "vocab_size": 8000, "batch_size": 32}
+DEMO_QUERIES = ["the plot was good but the acting was awful",
+                "the acting was awful but the plot was good",
+                "not a <b>bad</b> film at all &amp; the music was moving"]
+
+
+def _train_tokenizer(texts, FLAGS):
+    cleaned = (tf.data.Dataset.from_tensor_slices(texts).batch(1024)
+               .map(lambda t: clean_text(t, FLAGS.lowercase)).unbatch())
+    return build_tokenizer(FLAGS.tokenizer, cleaned, FLAGS.vocab_size)
+
+
+def _predict(model, dataset):
+    """(true, predicted) label ids over `dataset`, in one pass so they stay aligned."""
+    step = tf.function(lambda x: tf.argmax(model(x, training=False), axis=-1),
+                       reduce_retracing=True)
+    pairs = [(y.numpy(), step(x).numpy()) for x, y in dataset]
+    return np.concatenate([t for t, _ in pairs]), np.concatenate([p for _, p in pairs])
+
+
+def train_and_export(FLAGS):
+    strategy = get_strategy(FLAGS.strategy, FLAGS.tpu)  # first: multi-worker needs it so
+    set_seed(FLAGS.seed)
+    chief = is_chief(strategy)
+    model_dir = worker_dir(FLAGS.model_dir, strategy)
+
+    report.stage(f"Loading data from {FLAGS.data}")
+    if FLAGS.data == "sample":
+        report.stage("Using the bundled demo data (generated, not a benchmark); "
+                     "pass --data to train on real data.")
+    data = load_classification_data(
+        FLAGS.data, FLAGS.eval_data, FLAGS.eval_fraction, FLAGS.seed, FLAGS.text_field,
+        FLAGS.label_field, FLAGS.label_names, FLAGS.skip_bad_rows)
+    if data.rows.skipped:
+        report.stage(f"Skipped {data.rows.skipped} malformed rows: {data.rows.first_errors}")
+    report.stage(f"{len(data.train)} training and {len(data.eval)} evaluation examples, "
+                 f"labels {data.labels.names}")
+
+    report.stage(f"Training a {FLAGS.tokenizer} vocabulary of up to {FLAGS.vocab_size}")
+    tokenizer = _train_tokenizer(data.train.texts, FLAGS)
+    save_tokenizer(tokenizer, os.path.join(model_dir, "tokenizer"))
+    encoder = TextEncoder(tokenizer, FLAGS.sequence_length, FLAGS.lowercase)
+    train = classification_dataset(data.train.texts, data.train_ids, encoder, FLAGS.batch_size,
+                                   shuffle=True, seed=FLAGS.seed, bucket=FLAGS.bucket)
+    evaluation = classification_dataset(data.eval.texts, data.eval_ids, encoder,
+                                        FLAGS.batch_size, bucket=FLAGS.bucket)
+
+    steps = FLAGS.epochs * math.ceil(len(data.train) / FLAGS.batch_size)
+    jit = FLAGS.jit == "true" or (FLAGS.jit == "auto" and jit_supported(strategy))
+    with strategy.scope():
+        model = build_classifier(
+            FLAGS.model, vocabulary_size(tokenizer), len(data.labels.names),
+            FLAGS.sequence_length, FLAGS.hidden_dim, FLAGS.num_layers, FLAGS.num_heads,
+            FLAGS.intermediate_dim, FLAGS.dropout, FLAGS.initializer)
+        model.compile(
+            optimizer=adamw(FLAGS.learning_rate, steps, int(FLAGS.warmup_fraction * steps),
+                            FLAGS.weight_decay, FLAGS.clipnorm),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"], jit_compile=jit,
+            steps_per_execution=FLAGS.steps_per_execution)
+    report.stage(f"Training {FLAGS.model} ({model.count_params():,} parameters) for "
+                 f"{FLAGS.epochs} epochs on {strategy.num_replicas_in_sync} replica(s), "
+                 f"XLA {'on' if jit else 'off'}")
+    history, seconds = fit(model, train, evaluation, epochs=FLAGS.epochs, model_dir=model_dir,
+                           patience=FLAGS.patience)
+
+    report.stage("Evaluating")
+    metrics = classification_report(*_predict(model, evaluation), data.labels.names)
+    print(format_report(metrics))
+
+    def write(folder):
+        write_classifier(folder, model, encoder, data.labels.names)
+        save_tokenizer(tokenizer, os.path.join(folder, "assets.extra", "tokenizer"))
+        write_run_card(folder, task=TASK, flags=flag_values(FLAGS), data={
+            "train": FLAGS.data, "eval": FLAGS.eval_data or f"{FLAGS.eval_fraction} of train",
+            "train_examples": len(data.train), "eval_examples": len(data.eval),
+            "labels": data.labels.names, "bad_rows": data.rows.report()},
+            metrics=metrics, training_seconds=seconds, epochs_run=len(history.epoch))
+
+    if not chief:  # other workers take part in the save, then discard it
+        scratch = tempfile.mkdtemp()
+        write(os.path.join(scratch, "export"))
+        shutil.rmtree(scratch, ignore_errors=True)
+        return {"metrics": metrics, "export_path": None}
+    report.stage("Exporting")
+    path = export_version(FLAGS.export_dir, write, FLAGS.export_version)
+
+    report.stage("Querying the export")
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    queries = DEMO_QUERIES if FLAGS.data == "sample" else data.eval.texts[:3]
+    answers = serve(text=tf.constant(queries))
+    for text, label, probs in zip(queries, answers["label"].numpy(),
+                                  answers["probabilities"].numpy()):
+        print(f"  {label.decode():>10} ({probs.max():.2f})  {text[:70]}")
+
+    report.summary(f"{TASK}: {FLAGS.model} on {FLAGS.data}", [
+        ("accuracy", f"{metrics['accuracy']:.4f}"),
+        ("macro F1", f"{metrics['macro_f1']:.4f}"),
+        ("training", f"{len(history.epoch)} epochs, {seconds:.1f} s"),
+        ("export", path),
+        ("run card", os.path.join(path, "run_card.json")),
+        ("logs", os.path.join(model_dir, "logs")),
+    ])
+    return {"metrics": metrics, "export_path": path, "history": history.history}
+
+
+def main(argv=None):
+    return cli.run(train_and_export, TASK, DEFAULTS, argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Runs a task's main function from a command line, with task defaults.
+
+Example, in `tasks/sentiment.py`:
+
+>>> def main(argv=None):
+...     return cli.run(train_and_export, "sentiment", {"epochs": 5}, argv)
+"""
+
+import sys
+
+from absl import flags
+
+from tfllm.data.errors import DataError
+from tfllm.flags import FLAGS
+
+
+def run(task_main, task, defaults=None, argv=None):
+    """Parses `argv` (default `sys.argv`) and calls `task_main(FLAGS)`.
+
+    Flags not given on the command line take `defaults`, then the shared ones;
+    `model_dir` and `export_dir` default to `runs/<task>` and
+    `saved_models/<task>`. Bad flags and bad data end the run with a one-line
+    message and exit status 2 or 1 instead of a traceback.
+    """
+    argv = list(sys.argv if argv is None else argv)
+    FLAGS.unparse_flags()
+    defaults = {"model_dir": f"runs/{task}", "export_dir": f"saved_models/{task}", **(defaults or {})}
+    for name, value in defaults.items():
+        FLAGS.set_default(name, value)
+    try:
+        extra = FLAGS(argv)
+        if len(extra) > 1:
+            raise flags.Error(f"unexpected arguments {extra[1:]}")
+    except flags.Error as error:
+        sys.exit(f"{argv[0]}: {error}\nRun with --helpfull to list the flags.")
+    try:
+        return task_main(FLAGS)
+    except DataError as error:
+        sys.exit(f"error: {error}")

@@ -1,0 +1,1 @@
+"""Data sources, cleaning, tokenizers and tf.data pipelines."""

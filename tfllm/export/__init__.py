@@ -1,0 +1,1 @@
+"""Versioned, atomic SavedModel exports and their run cards."""

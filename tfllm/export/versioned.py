@@ -1,0 +1,43 @@
+"""Writes an export as `<root>/<version>/` so that it appears all at once.
+
+TF Serving watches `<root>` and loads the highest numeric version. The export
+is written to a hidden temporary folder beside it (not numeric, so Serving
+ignores it) and renamed into place, which is atomic on one file system: a
+half-written version is never visible.
+
+Example:
+
+>>> path = export_version("saved_models/sentiment", archive.write_out)
+"""
+
+import os
+import shutil
+import tempfile
+
+
+def next_version(root):
+    """One more than the highest numeric version under `root` (1 if none)."""
+    if not os.path.isdir(root):
+        return 1
+    versions = [int(name) for name in os.listdir(root) if name.isdigit()]
+    return max(versions, default=0) + 1
+
+
+def export_version(root, write, version=None):
+    """Calls `write(folder)` and publishes the folder as `root/version`.
+
+    Returns the published path. Refuses to overwrite an existing version.
+    """
+    os.makedirs(root, exist_ok=True)
+    version = next_version(root) if version is None else int(version)
+    final = os.path.join(root, str(version))
+    if os.path.exists(final):
+        raise FileExistsError(f"{final} already exists; choose another --export_version.")
+    staging = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=root)
+    try:
+        write(staging)
+        os.rename(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final

@@ -1,0 +1,1 @@
+"""Strategies, optimizers and the fit loop shared by every task."""

@@ -1,0 +1,78 @@
+"""Picks a tf.distribute strategy from a flag value.
+
+Example:
+
+>>> strategy = get_strategy("default")
+>>> with strategy.scope():
+...     model = build_model()
+"""
+
+import os
+import tempfile
+
+import tensorflow as tf
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+
+
+def get_strategy(name, tpu_address=""):
+    """Returns the strategy called `name` (one of `STRATEGIES`).
+
+    `mirrored` mirrors over every local GPU, or over every logical CPU device
+    when there is no GPU (tests split the CPU in two this way).
+    `multi_worker` reads the cluster from `TF_CONFIG`, so it runs unchanged on
+    Kubernetes, Vertex AI or a set of local processes.
+    """
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([d.name for d in devices])
+    if name == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError(
+                "--strategy=multi_worker needs the TF_CONFIG environment variable "
+                "describing the cluster and this worker's task."
+            )
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu_address)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise ValueError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {name!r}.")
+
+
+def jit_supported(strategy):
+    """Whether XLA compilation of the train step works under `strategy`.
+
+    XLA fails under MirroredStrategy over logical CPU devices (variables live
+    on another device), and multi-worker collectives are not compiled either,
+    so only single-device runs (and TPUs, which always compile) use it.
+    """
+    return strategy.num_replicas_in_sync == 1 and not isinstance(
+        strategy, tf.distribute.MultiWorkerMirroredStrategy
+    )
+
+
+def is_chief(strategy):
+    """True on the worker that owns checkpoints, logs and exports."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def worker_dir(path, strategy):
+    """`path` on the chief; a private temporary folder on other workers.
+
+    Every worker must write its checkpoints (they take part in collective
+    saves), but only the chief's copy is kept.
+    """
+    if is_chief(strategy):
+        return path
+    resolver = strategy.cluster_resolver
+    return tempfile.mkdtemp(prefix=f"tfllm-{resolver.task_type}{resolver.task_id}-")
