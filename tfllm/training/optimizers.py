@@ -1,9 +1,35 @@
 """AdamW with linear warmup and cosine decay, the one optimizer tasks use."""
 
 import keras
+import tensorflow as tf
 
 # Norm scales and biases are not decayed, as in BERT and GPT training.
 _NO_DECAY = ["bias", "gamma", "beta", "scale"]
+
+
+class ReplicaSafeAdamW(keras.optimizers.AdamW):
+    """AdamW whose global-norm clipping sees the gradient of the whole batch.
+
+    Keras 3 (checked on 3.15) clips in the replica context, before gradients
+    are summed across replicas, so under MirroredStrategy each replica's half
+    gradient is clipped on its own and training differs from one device.
+    Here the replicas first sum their gradients, the sum is clipped, and each
+    replica hands on `clipped / replicas`, which Keras' own all-reduce then
+    sums back to the clipped total. The price is one extra all-reduce per
+    step, paid only with clipping on and more than one replica.
+    """
+
+    def _clip_gradients(self, grads):
+        context = tf.distribute.get_replica_context()
+        if not self.global_clipnorm or context is None or context.num_replicas_in_sync == 1:
+            return super()._clip_gradients(grads)
+        present = [i for i, g in enumerate(grads) if g is not None]
+        total = context.all_reduce(tf.distribute.ReduceOp.SUM, [grads[i] for i in present])
+        clipped = super()._clip_gradients(total)  # Keras' clipping, as on one device
+        grads = list(grads)
+        for i, g in zip(present, clipped):
+            grads[i] = tf.math.scalar_mul(1.0 / context.num_replicas_in_sync, g)  # IndexedSlices too
+        return grads
 
 
 def adamw(learning_rate, total_steps, warmup_steps=0, weight_decay=0.01,
@@ -25,7 +51,7 @@ def adamw(learning_rate, total_steps, warmup_steps=0, weight_decay=0.01,
         warmup_target=learning_rate if warmup_steps else None,
         warmup_steps=warmup_steps,
     )
-    optimizer = keras.optimizers.AdamW(
+    optimizer = ReplicaSafeAdamW(
         learning_rate=schedule,
         weight_decay=weight_decay,
         global_clipnorm=clipnorm or None,

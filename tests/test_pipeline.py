@@ -1,0 +1,55 @@
+import collections
+
+import tfllm  # noqa: F401
+import numpy as np
+import tensorflow as tf
+
+from tfllm.data.pipeline import TextEncoder, bucket_boundaries, classification_dataset
+from tfllm.data.sample import sentiment_examples
+from tfllm.data.tokenizers import build_tokenizer
+
+EXAMPLES = sentiment_examples(300, seed=2)
+TEXTS = [t for t, _ in EXAMPLES]
+LABELS = [int(label == "positive") for _, label in EXAMPLES]
+
+
+class PipelineTest(tf.test.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tokenizer = build_tokenizer("wordpiece", TEXTS, 200)
+
+    def test_encoder_starts_cleans_and_truncates(self):
+        encoder = TextEncoder(self.tokenizer, sequence_length=5)
+        ids = encoder(tf.constant(["", "THE <i>plot</i>", "the plot was not good at all"]))
+        rows = ids.to_list()
+        self.assertEqual(rows[0], [encoder.start_id])
+        # Eager keras-hub tokenizers answer with Python lists.
+        self.assertEqual(rows[1], [encoder.start_id] + self.tokenizer(["the plot"])[0])
+        self.assertLen(rows[2], 5)
+
+    def test_bucket_boundaries(self):
+        self.assertEqual(bucket_boundaries(128), [9, 17, 33, 65, 129])
+        self.assertEqual(bucket_boundaries(8), [9])
+
+    def test_bucketed_batches_keep_every_example(self):
+        encoder = TextEncoder(self.tokenizer, sequence_length=16)
+        data = classification_dataset(TEXTS, LABELS, encoder, 32, shuffle=True, seed=0)
+        shapes, labels, rows = set(), [], []
+        for ids, y in data:
+            shapes.add(ids.shape[1])
+            labels += y.numpy().tolist()
+            rows += [tuple(r[r > 0]) for r in ids.numpy()]
+        self.assertEqual(collections.Counter(labels), collections.Counter(LABELS))
+        self.assertTrue(shapes <= {8, 16})  # padded to bucket bounds, not to the max
+        expected = [tuple(r) for r in encoder(tf.constant(TEXTS)).to_list()]
+        self.assertEqual(collections.Counter(rows), collections.Counter(expected))
+
+    def test_padded_batches_and_order_without_shuffle(self):
+        encoder = TextEncoder(self.tokenizer, sequence_length=16)
+        data = classification_dataset(TEXTS, LABELS, encoder, 32, bucket=False)
+        first_ids, first_labels = next(iter(data))
+        self.assertEqual(first_ids.shape, (32, 16))
+        self.assertAllEqual(first_labels, LABELS[:32])
+        self.assertEqual(sum(int(y.shape[0]) for _, y in data), len(TEXTS))
+        self.assertTrue(np.all(first_ids.numpy()[:, 0] == encoder.start_id))

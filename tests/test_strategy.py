@@ -1,0 +1,72 @@
+import os
+import types
+from unittest import mock
+
+import keras
+import tfllm  # noqa: F401
+import tensorflow as tf
+
+from tfllm.data.pipeline import TextEncoder, classification_dataset
+from tfllm.data.sample import sentiment_examples
+from tfllm.data.tokenizers import build_tokenizer
+from tfllm.models.classifier import transformer_classifier
+from tfllm.runtime import set_seed
+from tfllm.training.optimizers import adamw
+from tfllm.training.strategy import get_strategy, is_chief, jit_supported
+
+EXAMPLES = sentiment_examples(128, seed=5)
+
+
+def _resolver(task_type, task_id, cluster):
+    return tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec(cluster), task_type=task_type, task_id=task_id)
+
+
+class StrategyTest(tf.test.TestCase):
+
+    def test_names(self):
+        self.assertEqual(get_strategy("default").num_replicas_in_sync, 1)
+        mirrored = get_strategy("mirrored")
+        self.assertEqual(mirrored.num_replicas_in_sync, 2)  # conftest: two logical CPUs
+        self.assertFalse(jit_supported(mirrored))
+        self.assertTrue(jit_supported(get_strategy("default")))
+        with self.assertRaisesRegex(ValueError, "--strategy must be one of"):
+            get_strategy("horovod")
+        with mock.patch.dict(os.environ, clear=True):
+            with self.assertRaisesRegex(ValueError, "needs the TF_CONFIG"):
+                get_strategy("multi_worker")
+
+    def test_chief(self):
+        workers = {"worker": ["localhost:1", "localhost:2"]}
+        fake = lambda r: types.SimpleNamespace(cluster_resolver=r)  # noqa: E731
+        self.assertTrue(is_chief(get_strategy("default")))
+        self.assertTrue(is_chief(fake(_resolver("worker", 0, workers))))
+        self.assertFalse(is_chief(fake(_resolver("worker", 1, workers))))
+        with_chief = {"chief": ["localhost:3"], **workers}
+        self.assertFalse(is_chief(fake(_resolver("worker", 0, with_chief))))
+        self.assertTrue(is_chief(fake(_resolver("chief", 0, with_chief))))
+
+
+class MirroredMatchesDefaultTest(tf.test.TestCase):
+    """The same tiny training, on one device and mirrored over two, ends alike."""
+
+    def train(self, strategy):
+        texts = [t for t, _ in EXAMPLES]
+        labels = [int(label == "positive") for _, label in EXAMPLES]
+        set_seed(0)
+        encoder = TextEncoder(build_tokenizer("wordpiece", texts, 100), sequence_length=16)
+        data = classification_dataset(texts, labels, encoder, 16, bucket=False)
+        set_seed(0)
+        with strategy.scope():
+            model = transformer_classifier(100, 2, 16, hidden_dim=16, num_layers=1,
+                                           num_heads=2, intermediate_dim=32, dropout=0.0)
+            model.compile(adamw(3e-3, total_steps=24, warmup_steps=2),
+                          keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                          jit_compile=False)
+        return model.fit(data, epochs=3, verbose=0).history["loss"]
+
+    def test_losses_match(self):
+        single = self.train(get_strategy("default"))
+        mirrored = self.train(get_strategy("mirrored"))
+        self.assertLess(single[-1], single[0])  # it learned something
+        self.assertAllClose(single, mirrored, rtol=1e-3, atol=1e-4)

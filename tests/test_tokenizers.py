@@ -1,0 +1,51 @@
+import os
+
+import tfllm  # noqa: F401
+import tensorflow as tf
+
+from tfllm.data import tokenizers
+from tfllm.data.errors import DataError
+from tfllm.data.sample import sentiment_examples
+
+TEXTS = [text for text, _ in sentiment_examples(300)]
+
+
+class TokenizersTest(tf.test.TestCase):
+
+    def round_trip(self, kind, vocab_size):
+        tokenizer = tokenizers.build_tokenizer(kind, TEXTS, vocab_size)
+        folder = os.path.join(self.get_temp_dir(), kind)
+        tokenizers.save_tokenizer(tokenizer, folder)
+        loaded = tokenizers.load_tokenizer(folder)
+        encode = tf.function(lambda t, tok: tok(t))
+        text = tf.constant(["the plot was not good", "unseen zebra"])
+        self.assertAllEqual(encode(text, tokenizer).to_list(), encode(text, loaded).to_list())
+        return tokenizer
+
+    def test_wordpiece_reserves_pad_unk_and_start(self):
+        tokenizer = self.round_trip("wordpiece", 100)
+        self.assertEqual(tokenizer.token_to_id("[PAD]"), 0)
+        self.assertEqual(tokenizer.token_to_id("[UNK]"), 1)
+        self.assertEqual(tokenizers.start_token_id(tokenizer), 2)
+        self.assertLessEqual(tokenizers.vocabulary_size(tokenizer), 100)
+
+    def test_sentencepiece(self):
+        tokenizer = self.round_trip("sentencepiece", 40)
+        self.assertEqual(tokenizer.id_to_token(0), "<pad>")
+        self.assertEqual(tokenizers.start_token_id(tokenizer), 2)
+
+    def test_sentencepiece_vocab_too_large_is_a_clear_error(self):
+        with self.assertRaisesRegex(DataError, "--vocab_size: Vocabulary size too high"):
+            tokenizers.build_tokenizer("sentencepiece", TEXTS[:5], 5000)
+
+    def test_char_and_byte(self):
+        char = self.round_trip("char", 128)
+        self.assertEqual(tokenizers.vocabulary_size(char), 128)
+        byte = self.round_trip("byte", None)
+        self.assertEqual(tokenizers.vocabulary_size(byte), 256)
+        with self.assertRaisesRegex(ValueError, "no start token"):
+            tokenizers.start_token_id(byte)
+
+    def test_unknown_kind(self):
+        with self.assertRaisesRegex(ValueError, "tokenizer must be one of"):
+            tokenizers.build_tokenizer("bpe-ish", TEXTS)
