@@ -29,7 +29,7 @@ from tfllm.export.classifier import write_classifier
 from tfllm.export.run_card import flag_values, write_run_card
 from tfllm.export.versioned import export_version
 from tfllm.metrics.classification import classification_report, format_report
-from tfllm.models.classifier import build_classifier
+from tfllm.models.classifier import MODELS, build_classifier
 from tfllm.runtime import set_seed
 from tfllm.training.loop import fit
 from tfllm.training.optimizers import adamw
@@ -143,11 +143,13 @@ def train_and_export(FLAGS):
         ("run card", os.path.join(path, "run_card.json")),
         ("logs", os.path.join(model_dir, "logs")),
     ])
-    return {"metrics": metrics, "export_path": path, "history": history.history}
+    return {"metrics": metrics, "export_path": path, "history": history.history,
+            "model": model, "encoder": encoder}
 
 
 def main(argv=None):
-    return cli.run(train_and_export, TASK, DEFAULTS, argv)
+    return cli.run(train_and_export, TASK, DEFAULTS, argv,
+                   choices={"model": MODELS, "tokenizer": ("wordpiece", "sentencepiece")})
 
 
 if __name__ == "__main__":

@@ -14,13 +14,14 @@ from tfllm.data.errors import DataError
 from tfllm.flags import FLAGS
 
 
-def run(task_main, task, defaults=None, argv=None):
+def run(task_main, task, defaults=None, argv=None, choices=None):
     """Parses `argv` (default `sys.argv`) and calls `task_main(FLAGS)`.
 
     Flags not given on the command line take `defaults`, then the shared ones;
     `model_dir` and `export_dir` default to `runs/<task>` and
-    `saved_models/<task>`. Bad flags and bad data end the run with a one-line
-    message and exit status 2 or 1 instead of a traceback.
+    `saved_models/<task>`. `choices` maps shared flags to the values this task
+    accepts. Bad flags and bad data end the run with a one-line message
+    (exit status 1) instead of a traceback.
     """
     argv = list(sys.argv if argv is None else argv)
     FLAGS.unparse_flags()
@@ -31,6 +32,10 @@ def run(task_main, task, defaults=None, argv=None):
         extra = FLAGS(argv)
         if len(extra) > 1:
             raise flags.Error(f"unexpected arguments {extra[1:]}")
+        for name, allowed in (choices or {}).items():
+            if FLAGS[name].value not in allowed:
+                raise flags.Error(f"--{name} must be one of {', '.join(allowed)} for {task}, "
+                                  f"got {FLAGS[name].value!r}")
     except flags.Error as error:
         sys.exit(f"{argv[0]}: {error}\nRun with --helpfull to list the flags.")
     try:

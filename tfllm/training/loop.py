@@ -5,10 +5,32 @@ import sys
 import time
 
 import keras
+import tensorflow as tf
+
+from tfllm.training.keras_fixes import prepare_multi_worker_model
+
+
+def _count_batches(data):
+    return int(data.reduce(0, lambda count, _: count + 1))
+
+
+def _prepare_multi_worker(model, train_data, eval_data):
+    """Readies a multi-worker run.
+
+    Collectives need every worker to run the same number of steps, but
+    length bucketing gives each worker's shard its own batch count. Each
+    worker therefore repeats its data and runs as many steps as the whole
+    data set has batches. See `keras_fixes` for what Keras itself needs.
+    Returns `(train_data, steps_per_epoch, eval_data, validation_steps)`.
+    """
+    prepare_multi_worker_model(model, next(iter(train_data)))
+    eval_steps = _count_batches(eval_data) if eval_data is not None else None
+    eval_data = eval_data.repeat() if eval_data is not None else None
+    return train_data.repeat(), _count_batches(train_data), eval_data, eval_steps
 
 
 def fit(model, train_data, eval_data, *, epochs, model_dir, patience=0,
-        callbacks=(), steps_per_epoch=None, verbose=None):
+        callbacks=(), verbose=None):
     """Trains `model` and returns `(history, seconds)`.
 
     Writes to `model_dir`:
@@ -30,12 +52,17 @@ def fit(model, train_data, eval_data, *, epochs, model_dir, patience=0,
     if verbose is None:
         # A live progress bar on a terminal, one line an epoch in a log file.
         verbose = 1 if sys.stdout.isatty() else 2
+    steps, eval_steps = None, None
+    if isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        train_data, steps, eval_data, eval_steps = _prepare_multi_worker(
+            model, train_data, eval_data)
     start = time.perf_counter()
     history = model.fit(
         train_data,
         validation_data=eval_data,
         epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
+        steps_per_epoch=steps,
+        validation_steps=eval_steps,
         callbacks=cbs + list(callbacks),
         verbose=verbose,
     )
