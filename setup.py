@@ -20,6 +20,5 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=8"],
-        "tune": ["keras-tuner>=1.4"],
     },
 )

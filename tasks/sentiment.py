@@ -40,7 +40,10 @@ flags.DEFINE_bool("bucket", True,
                   "--sequence_length).")
 
 TASK = "sentiment"
-DEFAULTS = {"epochs": 5, "sequence_length": 128, "vocab_size": 8000, "batch_size": 32}
+# Accuracy, not loss, picks the best epoch: on SST-2 dev loss rises from
+# overconfidence while accuracy still improves.
+DEFAULTS = {"epochs": 5, "sequence_length": 128, "vocab_size": 8000, "batch_size": 32,
+            "monitor": "val_accuracy"}
 DEMO_QUERIES = ["the plot was good but the acting was awful",
                 "the acting was awful but the plot was good",
                 "not a <b>bad</b> film at all &amp; the music was moving"]
@@ -104,7 +107,7 @@ def train_and_export(FLAGS):
                  f"{FLAGS.epochs} epochs on {strategy.num_replicas_in_sync} replica(s), "
                  f"XLA {'on' if jit else 'off'}")
     history, seconds = fit(model, train, evaluation, epochs=FLAGS.epochs, model_dir=model_dir,
-                           patience=FLAGS.patience)
+                           patience=FLAGS.patience, monitor=FLAGS.monitor)
 
     report.stage("Evaluating")
     metrics = classification_report(*_predict(model, evaluation), data.labels.names)

@@ -13,6 +13,18 @@ from absl import flags
 from tfllm.data.errors import DataError
 from tfllm.flags import FLAGS
 
+# Defaults as defined, before any task changed them, so that one task's
+# defaults never leak into the next run in the same process.
+_DEFINED_DEFAULTS = {}
+
+
+def _apply_defaults(defaults):
+    for name, value in _DEFINED_DEFAULTS.items():
+        FLAGS.set_default(name, value)
+    for name, value in defaults.items():
+        _DEFINED_DEFAULTS.setdefault(name, FLAGS[name].default)
+        FLAGS.set_default(name, value)
+
 
 def run(task_main, task, defaults=None, argv=None, choices=None):
     """Parses `argv` (default `sys.argv`) and calls `task_main(FLAGS)`.
@@ -26,8 +38,7 @@ def run(task_main, task, defaults=None, argv=None, choices=None):
     argv = list(sys.argv if argv is None else argv)
     FLAGS.unparse_flags()
     defaults = {"model_dir": f"runs/{task}", "export_dir": f"saved_models/{task}", **(defaults or {})}
-    for name, value in defaults.items():
-        FLAGS.set_default(name, value)
+    _apply_defaults(defaults)
     try:
         extra = FLAGS(argv)
         if len(extra) > 1:

@@ -50,6 +50,8 @@ flags.DEFINE_float("warmup_fraction", 0.1, "Share of training steps spent warmin
 flags.DEFINE_float("weight_decay", 0.01, "AdamW weight decay.")
 flags.DEFINE_float("clipnorm", 1.0, "Clip gradients to this global norm (0: no clipping).")
 flags.DEFINE_integer("patience", 2, "Early stopping patience in epochs (0: off).")
+flags.DEFINE_string("monitor", "val_loss",
+                    "Validation metric for early stopping and for keeping the best epoch.")
 flags.DEFINE_enum("jit", "auto", ["auto", "true", "false"],
                   "XLA-compile training steps. auto: wherever the strategy allows.")
 flags.DEFINE_integer("steps_per_execution", 1, "Training steps per tf.function call.")

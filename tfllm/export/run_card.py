@@ -36,7 +36,8 @@ def flag_values(flags):
     return {
         name: flags[name].value
         for name in flags
-        if name not in skip and flags.find_module_defining_flag(name, "").startswith(("tfllm", "tasks"))
+        if name not in skip and flags.find_module_defining_flag(name, "").startswith(
+            ("tfllm", "tasks", "__main__"))
     }
 
 

@@ -30,15 +30,15 @@ def _prepare_multi_worker(model, train_data, eval_data):
 
 
 def fit(model, train_data, eval_data, *, epochs, model_dir, patience=0,
-        callbacks=(), verbose=None):
+        monitor="val_loss", callbacks=(), verbose=None):
     """Trains `model` and returns `(history, seconds)`.
 
     Writes to `model_dir`:
       * `backup/`: BackupAndRestore state, so a killed run started again with
         the same command resumes at the epoch after the last finished one;
       * `logs/`: TensorBoard scalars.
-    With `patience > 0` and `eval_data`, training stops when the validation
-    loss stops improving and the best epoch's weights are kept.
+    With `patience > 0` and `eval_data`, training stops when `monitor` stops
+    improving and the best epoch's weights are kept (model selection).
 
     On multi-worker runs pass a `model_dir` from `strategy.worker_dir`.
     """
@@ -48,7 +48,7 @@ def fit(model, train_data, eval_data, *, epochs, model_dir, patience=0,
     ]
     if patience and eval_data is not None:
         cbs.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=patience, restore_best_weights=True))
+            monitor=monitor, patience=patience, restore_best_weights=True))
     if verbose is None:
         # A live progress bar on a terminal, one line an epoch in a log file.
         verbose = 1 if sys.stdout.isatty() else 2

@@ -1,0 +1,56 @@
+import os
+
+import keras
+import numpy as np
+import tfllm  # noqa: F401
+import tensorflow as tf
+
+from tfllm.runtime import set_seed
+from tfllm.training.loop import fit
+
+
+def data(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+
+
+class SabotageCallback(keras.callbacks.Callback):
+    """After epoch 3, flips the model's predictions and stops it from learning,
+    so every later epoch is worse than the best one."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 2:
+            self.model.set_weights([-w for w in self.model.get_weights()])
+            self.model.optimizer.learning_rate.assign(0.0)
+
+
+class FitTest(tf.test.TestCase):
+
+    def train(self, model_dir, **kwargs):
+        set_seed(3)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        model.compile(keras.optimizers.Adam(0.05),
+                      keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"])
+        history, seconds = fit(model, data(0), data(1), model_dir=model_dir, verbose=0, **kwargs)
+        return model, history, seconds
+
+    def test_same_seed_same_training(self):
+        root = self.get_temp_dir()
+        _, first, seconds = self.train(os.path.join(root, "a"), epochs=2)
+        _, second, _ = self.train(os.path.join(root, "b"), epochs=2)
+        self.assertEqual(first.history["loss"], second.history["loss"])
+        self.assertGreater(seconds, 0)
+        self.assertNotEmpty(os.listdir(os.path.join(root, "a", "logs")))  # TensorBoard
+
+    def test_early_stopping_keeps_the_best_epoch(self):
+        root = self.get_temp_dir()
+        model, history, _ = self.train(os.path.join(root, "c"), epochs=8, patience=2,
+                                       monitor="val_accuracy", callbacks=[SabotageCallback()])
+        self.assertLess(len(history.epoch), 8)  # stopped early
+        best = max(history.history["val_accuracy"])
+        self.assertLess(history.history["val_accuracy"][-1], best)
+        _, accuracy = model.evaluate(data(1), verbose=0)
+        self.assertAllClose(accuracy, best)  # the best epoch's weights were restored
