@@ -29,12 +29,14 @@ from tfllm.export.classifier import write_classifier
 from tfllm.export.run_card import flag_values, write_run_card
 from tfllm.export.versioned import export_version
 from tfllm.metrics.classification import classification_report, format_report
-from tfllm.models.classifier import MODELS, build_classifier
+from tfllm.models.classifier import MODELS, POOLINGS, build_classifier
 from tfllm.runtime import set_seed
 from tfllm.training.loop import fit
 from tfllm.training.optimizers import adamw
-from tfllm.training.strategy import get_strategy, is_chief, jit_supported, worker_dir
+from tfllm.training.strategy import get_strategy, is_chief, resolve_jit, worker_dir
 
+flags.DEFINE_enum("pooling", "mean", list(POOLINGS),
+                  "How the Transformer summarises positions: masked mean or max.")
 flags.DEFINE_bool("bucket", True,
                   "Batch texts of similar length together (else pad every batch to "
                   "--sequence_length).")
@@ -91,12 +93,12 @@ def train_and_export(FLAGS):
                                         FLAGS.batch_size, bucket=FLAGS.bucket)
 
     steps = FLAGS.epochs * math.ceil(len(data.train) / FLAGS.batch_size)
-    jit = FLAGS.jit == "true" or (FLAGS.jit == "auto" and jit_supported(strategy))
+    jit = resolve_jit(FLAGS.jit, strategy, fixed_shapes=not FLAGS.bucket)
     with strategy.scope():
         model = build_classifier(
             FLAGS.model, vocabulary_size(tokenizer), len(data.labels.names),
             FLAGS.sequence_length, FLAGS.hidden_dim, FLAGS.num_layers, FLAGS.num_heads,
-            FLAGS.intermediate_dim, FLAGS.dropout, FLAGS.initializer)
+            FLAGS.intermediate_dim, FLAGS.dropout, FLAGS.initializer, FLAGS.pooling)
         model.compile(
             optimizer=adamw(FLAGS.learning_rate, steps, int(FLAGS.warmup_fraction * steps),
                             FLAGS.weight_decay, FLAGS.clipnorm),

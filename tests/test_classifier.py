@@ -3,7 +3,7 @@ import numpy as np
 import tfllm  # noqa: F401
 import tensorflow as tf
 
-from tfllm.models.classifier import build_classifier
+from tfllm.models.classifier import MaskedGlobalMaxPooling1D, build_classifier
 from tfllm.runtime import set_seed
 
 SIZES = dict(vocab_size=50, num_classes=3, sequence_length=12, hidden_dim=16, num_layers=1,
@@ -13,13 +13,19 @@ SIZES = dict(vocab_size=50, num_classes=3, sequence_length=12, hidden_dim=16, nu
 class ClassifierTest(tf.test.TestCase):
 
     def test_shapes_and_padding_is_ignored(self):
-        for name in ("transformer", "lstm"):
+        for name, pooling in (("transformer", "mean"), ("transformer", "max"), ("lstm", "mean")):
             set_seed(0)
-            model = build_classifier(name, **SIZES)
+            model = build_classifier(name, **SIZES, pooling=pooling)
             short = model(tf.constant([[2, 7, 9]]))
             padded = model(tf.constant([[2, 7, 9, 0, 0, 0]]))
             self.assertEqual(short.shape, (1, 3))
-            self.assertAllClose(short, padded, atol=1e-5, msg=name)
+            self.assertAllClose(short, padded, atol=1e-5, msg=f"{name} {pooling}")
+
+    def test_masked_max_pooling(self):
+        x = tf.constant([[[1.0, -3.0], [5.0, 9.0], [2.0, -1.0]]])
+        mask = tf.constant([[True, False, True]])
+        self.assertAllClose(MaskedGlobalMaxPooling1D()(x, mask=mask), [[2.0, -1.0]])
+        self.assertAllClose(MaskedGlobalMaxPooling1D()(x), [[5.0, 9.0]])
 
     def test_initializer_flag_reaches_layers(self):
         model = build_classifier("transformer", **{**SIZES, "initializer": "he_normal"})
@@ -42,3 +48,5 @@ class ClassifierTest(tf.test.TestCase):
     def test_unknown_model(self):
         with self.assertRaisesRegex(ValueError, "--model must be one of transformer, lstm"):
             build_classifier("cnn", **SIZES)
+        with self.assertRaisesRegex(ValueError, "--pooling must be one of mean, max"):
+            build_classifier("transformer", **SIZES, pooling="attention")

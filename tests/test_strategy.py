@@ -12,7 +12,7 @@ from tfllm.data.tokenizers import build_tokenizer
 from tfllm.models.classifier import transformer_classifier
 from tfllm.runtime import set_seed
 from tfllm.training.optimizers import adamw
-from tfllm.training.strategy import get_strategy, is_chief, jit_supported
+from tfllm.training.strategy import get_strategy, is_chief, jit_supported, resolve_jit
 
 EXAMPLES = sentiment_examples(128, seed=5)
 
@@ -35,6 +35,14 @@ class StrategyTest(tf.test.TestCase):
         with mock.patch.dict(os.environ, clear=True):
             with self.assertRaisesRegex(ValueError, "needs the TF_CONFIG"):
                 get_strategy("multi_worker")
+
+    def test_jit_resolution(self):
+        default, mirrored = get_strategy("default"), get_strategy("mirrored")
+        self.assertTrue(resolve_jit("auto", default, fixed_shapes=True))
+        self.assertFalse(resolve_jit("auto", default, fixed_shapes=False))
+        self.assertFalse(resolve_jit("auto", mirrored, fixed_shapes=True))
+        self.assertTrue(resolve_jit("true", default, fixed_shapes=False))
+        self.assertFalse(resolve_jit("false", default, fixed_shapes=True))
 
     def test_chief(self):
         workers = {"worker": ["localhost:1", "localhost:2"]}
