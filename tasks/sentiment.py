@@ -10,8 +10,6 @@ Run with --helpfull for every flag.
 
 import math
 import os
-import shutil
-import tempfile
 
 import tfllm  # noqa: F401  (imports TensorFlow quietly; must come first)
 
@@ -27,7 +25,7 @@ from tfllm.data.pipeline import TextEncoder, classification_dataset
 from tfllm.data.tokenizers import build_tokenizer, save_tokenizer, vocabulary_size
 from tfllm.export.classifier import write_classifier
 from tfllm.export.run_card import flag_values, write_run_card
-from tfllm.export.versioned import export_version
+from tfllm.export.versioned import export_on_chief
 from tfllm.metrics.classification import classification_report, format_report
 from tfllm.models.classifier import MODELS, POOLINGS, build_classifier
 from tfllm.runtime import set_seed
@@ -37,6 +35,8 @@ from tfllm.training.strategy import get_strategy, is_chief, resolve_jit, worker_
 
 flags.DEFINE_enum("pooling", "mean", list(POOLINGS),
                   "How the Transformer summarises positions: masked mean or max.")
+flags.DEFINE_float("token_dropout", 0.0,
+                   "Share of training tokens replaced by the unknown token each epoch.")
 flags.DEFINE_bool("bucket", True,
                   "Batch texts of similar length together (else pad every batch to "
                   "--sequence_length).")
@@ -88,7 +88,8 @@ def train_and_export(FLAGS):
     save_tokenizer(tokenizer, os.path.join(model_dir, "tokenizer"))
     encoder = TextEncoder(tokenizer, FLAGS.sequence_length, FLAGS.lowercase)
     train = classification_dataset(data.train.texts, data.train_ids, encoder, FLAGS.batch_size,
-                                   shuffle=True, seed=FLAGS.seed, bucket=FLAGS.bucket)
+                                   shuffle=True, seed=FLAGS.seed, bucket=FLAGS.bucket,
+                                   token_dropout=FLAGS.token_dropout)
     evaluation = classification_dataset(data.eval.texts, data.eval_ids, encoder,
                                         FLAGS.batch_size, bucket=FLAGS.bucket)
 
@@ -124,13 +125,10 @@ def train_and_export(FLAGS):
             "labels": data.labels.names, "bad_rows": data.rows.report()},
             metrics=metrics, training_seconds=seconds, epochs_run=len(history.epoch))
 
-    if not chief:  # other workers take part in the save, then discard it
-        scratch = tempfile.mkdtemp()
-        write(os.path.join(scratch, "export"))
-        shutil.rmtree(scratch, ignore_errors=True)
-        return {"metrics": metrics, "export_path": None}
     report.stage("Exporting")
-    path = export_version(FLAGS.export_dir, write, FLAGS.export_version)
+    path = export_on_chief(FLAGS.export_dir, write, chief, FLAGS.export_version)
+    if path is None:
+        return {"metrics": metrics, "export_path": None}
 
     report.stage("Querying the export")
     serve = tf.saved_model.load(path).signatures["serving_default"]

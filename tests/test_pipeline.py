@@ -4,7 +4,8 @@ import tfllm  # noqa: F401
 import numpy as np
 import tensorflow as tf
 
-from tfllm.data.pipeline import TextEncoder, bucket_boundaries, classification_dataset
+from tfllm.data.pipeline import (TextEncoder, bucket_boundaries, classification_dataset,
+                                 drop_tokens)
 from tfllm.data.sample import sentiment_examples
 from tfllm.data.tokenizers import build_tokenizer
 
@@ -53,3 +54,20 @@ class PipelineTest(tf.test.TestCase):
         self.assertAllEqual(first_labels, LABELS[:32])
         self.assertEqual(sum(int(y.shape[0]) for _, y in data), len(TEXTS))
         self.assertTrue(np.all(first_ids.numpy()[:, 0] == encoder.start_id))
+
+    def test_word_dropout_rate_keeps_start_token(self):
+        ids = tf.constant([2] + [7] * 4000)
+        dropped = drop_tokens(ids, 0.25, unknown_id=1, seed=0).numpy()
+        self.assertEqual(dropped[0], 2)
+        self.assertNear((dropped[1:] == 1).mean(), 0.25, 0.03)
+        self.assertTrue(set(dropped[1:]) <= {1, 7})
+        self.assertAllEqual(drop_tokens(ids, 0.0, unknown_id=1), ids)
+
+    def test_word_dropout_only_where_asked(self):
+        encoder = TextEncoder(self.tokenizer, sequence_length=16)
+        data = classification_dataset(TEXTS, LABELS, encoder, 300, bucket=False,
+                                      token_dropout=0.5, seed=1)
+        ids = next(iter(data))[0].numpy()
+        self.assertGreater((ids == encoder.unknown_id).mean(), 0.1)
+        clean = next(iter(classification_dataset(TEXTS, LABELS, encoder, 300, bucket=False)))[0]
+        self.assertEqual((clean.numpy() == encoder.unknown_id).mean(), 0.0)

@@ -10,13 +10,16 @@ from tfllm.data.errors import DataError, RowGuard
 from tfllm.data.sources import load_corpus, load_labelled
 
 
-class SourcesTest(tf.test.TestCase):
+class FileTestCase(tf.test.TestCase):
 
     def write(self, name, content):
         path = os.path.join(self.get_temp_dir(), name)
         with open(path, "wb") as f:
             f.write(content.encode("utf-8") if isinstance(content, str) else content)
         return path
+
+
+class SourcesTest(FileTestCase):
 
     def test_tsv_keeps_quotes_as_text(self):
         path = self.write("a.tsv", 'sentence\tlabel\nsay "hi" now\t1\nbad film\t0\n')
@@ -78,13 +81,7 @@ class SourcesTest(tf.test.TestCase):
             self.assertLen(load_corpus("tfds:tiny_shakespeare:test"), 3)
 
 
-class BadInputTest(tf.test.TestCase):
-
-    def write(self, name, content):
-        path = os.path.join(self.get_temp_dir(), name)
-        with open(path, "wb") as f:
-            f.write(content.encode("utf-8") if isinstance(content, str) else content)
-        return path
+class BadInputTest(FileTestCase):
 
     def test_missing_file(self):
         with self.assertRaisesRegex(DataError, "nope.tsv: no such file"):

@@ -27,11 +27,13 @@ class TokenizersTest(tf.test.TestCase):
         self.assertEqual(tokenizer.token_to_id("[PAD]"), 0)
         self.assertEqual(tokenizer.token_to_id("[UNK]"), 1)
         self.assertEqual(tokenizers.start_token_id(tokenizer), 2)
+        self.assertEqual(tokenizers.unknown_token_id(tokenizer), 1)
         self.assertLessEqual(tokenizers.vocabulary_size(tokenizer), 100)
 
     def test_sentencepiece(self):
         tokenizer = self.round_trip("sentencepiece", 40)
         self.assertEqual(tokenizer.id_to_token(0), "<pad>")
+        self.assertEqual(tokenizers.unknown_token_id(tokenizer), 1)
         self.assertEqual(tokenizers.start_token_id(tokenizer), 2)
 
     def test_sentencepiece_vocab_too_large_is_a_clear_error(self):

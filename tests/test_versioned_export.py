@@ -3,7 +3,7 @@ import os
 import tfllm  # noqa: F401
 import tensorflow as tf
 
-from tfllm.export.versioned import export_version, next_version
+from tfllm.export.versioned import export_on_chief, export_version, next_version
 
 
 def write_files(folder):
@@ -39,3 +39,16 @@ class VersionedExportTest(tf.test.TestCase):
         export_version(root, write_files, version=7)
         with self.assertRaisesRegex(FileExistsError, "choose another --export_version"):
             export_version(root, write_files, version=7)
+
+    def test_only_the_chief_publishes(self):
+        root = os.path.join(self.get_temp_dir(), "workers")
+        written = []
+
+        def write(folder):
+            write_files(folder)
+            written.append(folder)
+
+        self.assertIsNone(export_on_chief(root, write, chief=False))
+        self.assertFalse(os.path.exists(root))
+        self.assertFalse(os.path.exists(written[0]))  # the scratch copy is gone
+        self.assertEqual(export_on_chief(root, write, chief=True), os.path.join(root, "1"))

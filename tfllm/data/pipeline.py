@@ -13,7 +13,7 @@ Example:
 import tensorflow as tf
 
 from tfllm.data.cleaning import clean_text
-from tfllm.data.tokenizers import start_token_id
+from tfllm.data.tokenizers import start_token_id, unknown_token_id
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -30,6 +30,7 @@ class TextEncoder:
         self.sequence_length = sequence_length
         self.lowercase = lowercase
         self.start_id = start_token_id(tokenizer)
+        self.unknown_id = unknown_token_id(tokenizer)
 
     # Traced even when called eagerly: keras-hub tokenizers turn eager
     # outputs into Python lists, but keep tensors inside a graph.
@@ -55,12 +56,22 @@ def bucket_boundaries(sequence_length, smallest=8):
     return bounds + [sequence_length + 1]
 
 
+def drop_tokens(ids, rate, unknown_id, seed=None):
+    """Replaces each token but the first (the start token) by `unknown_id`
+    with probability `rate`: word dropout, a regulariser for classifiers
+    trained from scratch (Iyyer et al., 2015)."""
+    drop = tf.random.uniform(tf.shape(ids), seed=seed) < rate
+    drop = tf.logical_and(drop, tf.range(tf.shape(ids)[0]) > 0)
+    return tf.where(drop, tf.constant(unknown_id, ids.dtype), ids)
+
+
 def classification_dataset(texts, label_ids, encoder, batch_size, *, shuffle=False,
-                           seed=None, bucket=True):
+                           seed=None, bucket=True, token_dropout=0.0):
     """Batches of `(token_ids [batch, length], label_id [batch])`.
 
     Texts are encoded once (vectorised, in parallel) and cached; each epoch
-    then reshuffles, groups by length (`bucket=True`) or pads every batch to
+    then reshuffles, applies word dropout (`token_dropout`, for training
+    data), groups by length (`bucket=True`) or pads every batch to
     `encoder.sequence_length` (`bucket=False`), and prefetches.
     """
     data = tf.data.Dataset.from_tensor_slices((list(texts), tf.constant(label_ids, tf.int32)))
@@ -73,6 +84,10 @@ def classification_dataset(texts, label_ids, encoder, batch_size, *, shuffle=Fal
             .cache())
     if shuffle:
         data = data.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
+    if token_dropout:
+        data = data.map(
+            lambda ids, label: (drop_tokens(ids, token_dropout, encoder.unknown_id, seed), label),
+            num_parallel_calls=AUTOTUNE)
     if bucket:
         bounds = bucket_boundaries(encoder.sequence_length)
         data = data.bucket_by_sequence_length(

@@ -83,6 +83,16 @@ def start_token_id(tokenizer):
     raise ValueError(f"{kind} tokenizers have no start token; use wordpiece or sentencepiece")
 
 
+def unknown_token_id(tokenizer):
+    """Id of the out-of-vocabulary token of a trained tokenizer."""
+    kind = tokenizer_kind(tokenizer)
+    if kind == "wordpiece":
+        return tokenizer.token_to_id(UNK)
+    if kind == "sentencepiece":
+        return tokenizer.token_to_id("<unk>")
+    raise ValueError(f"{kind} tokenizers have no unknown token")
+
+
 def vocabulary_size(tokenizer):
     return int(tokenizer.vocabulary_size())
 

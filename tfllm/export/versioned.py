@@ -41,3 +41,17 @@ def export_version(root, write, version=None):
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return final
+
+
+def export_on_chief(root, write, chief, version=None):
+    """`export_version` on the chief worker; returns None on the others.
+
+    Other workers still call `write`, into a scratch folder they then delete:
+    saving distributed variables may involve collectives every worker must
+    join (the pattern TF's multi-worker tutorial uses).
+    """
+    if chief:
+        return export_version(root, write, version)
+    with tempfile.TemporaryDirectory() as scratch:
+        write(os.path.join(scratch, "export"))
+    return None
