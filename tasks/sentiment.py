@@ -31,7 +31,8 @@ from tfllm.models.classifier import MODELS, POOLINGS, build_classifier
 from tfllm.runtime import set_seed
 from tfllm.training.loop import fit
 from tfllm.training.optimizers import adamw
-from tfllm.training.strategy import get_strategy, is_chief, resolve_jit, worker_dir
+from tfllm.training.strategy import (get_strategy, is_chief, resolve_jit,
+                                     resolve_steps_per_execution, worker_dir)
 
 flags.DEFINE_enum("pooling", "mean", list(POOLINGS),
                   "How the Transformer summarises positions: masked mean or max.")
@@ -95,6 +96,7 @@ def train_and_export(FLAGS):
 
     steps = FLAGS.epochs * math.ceil(len(data.train) / FLAGS.batch_size)
     jit = resolve_jit(FLAGS.jit, strategy, fixed_shapes=not FLAGS.bucket)
+    steps_per_execution = resolve_steps_per_execution(FLAGS.steps_per_execution, strategy)
     with strategy.scope():
         model = build_classifier(
             FLAGS.model, vocabulary_size(tokenizer), len(data.labels.names),
@@ -104,8 +106,7 @@ def train_and_export(FLAGS):
             optimizer=adamw(FLAGS.learning_rate, steps, int(FLAGS.warmup_fraction * steps),
                             FLAGS.weight_decay, FLAGS.clipnorm),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"], jit_compile=jit,
-            steps_per_execution=FLAGS.steps_per_execution)
+            metrics=["accuracy"], jit_compile=jit, steps_per_execution=steps_per_execution)
     report.stage(f"Training {FLAGS.model} ({model.count_params():,} parameters) for "
                  f"{FLAGS.epochs} epochs on {strategy.num_replicas_in_sync} replica(s), "
                  f"XLA {'on' if jit else 'off'}")

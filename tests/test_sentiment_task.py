@@ -9,7 +9,6 @@ import sys
 import tempfile
 
 import tfllm  # noqa: F401
-import numpy as np
 import tensorflow as tf
 
 from tasks import sentiment

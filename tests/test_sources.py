@@ -5,7 +5,6 @@ import tfllm  # noqa: F401
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from tfllm.data import sample
 from tfllm.data.errors import DataError, RowGuard
 from tfllm.data.sources import load_corpus, load_labelled
 

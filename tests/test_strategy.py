@@ -12,7 +12,8 @@ from tfllm.data.tokenizers import build_tokenizer
 from tfllm.models.classifier import transformer_classifier
 from tfllm.runtime import set_seed
 from tfllm.training.optimizers import adamw
-from tfllm.training.strategy import get_strategy, is_chief, jit_supported, resolve_jit
+from tfllm.training.strategy import (get_strategy, is_chief, jit_supported, resolve_jit,
+                                     resolve_steps_per_execution)
 
 EXAMPLES = sentiment_examples(128, seed=5)
 
@@ -28,6 +29,7 @@ class StrategyTest(tf.test.TestCase):
         self.assertEqual(get_strategy("default").num_replicas_in_sync, 1)
         mirrored = get_strategy("mirrored")
         self.assertEqual(mirrored.num_replicas_in_sync, 2)  # conftest: two logical CPUs
+        self.assertIs(get_strategy("mirrored"), mirrored)  # one per process
         self.assertFalse(jit_supported(mirrored))
         self.assertTrue(jit_supported(get_strategy("default")))
         with self.assertRaisesRegex(ValueError, "--strategy must be one of"):
@@ -43,6 +45,14 @@ class StrategyTest(tf.test.TestCase):
         self.assertFalse(resolve_jit("auto", mirrored, fixed_shapes=True))
         self.assertTrue(resolve_jit("true", default, fixed_shapes=False))
         self.assertFalse(resolve_jit("false", default, fixed_shapes=True))
+
+    def test_steps_per_execution(self):
+        default, mirrored = get_strategy("default"), get_strategy("mirrored")
+        self.assertEqual(resolve_steps_per_execution(25, default), 25)
+        self.assertEqual(resolve_steps_per_execution(25, default, steps_per_epoch=40), 20)
+        self.assertEqual(resolve_steps_per_execution(25, default, steps_per_epoch=7), 7)
+        self.assertEqual(resolve_steps_per_execution(25, mirrored), 1)
+        self.assertEqual(resolve_steps_per_execution(0, default), 1)
 
     def test_chief(self):
         workers = {"worker": ["localhost:1", "localhost:2"]}

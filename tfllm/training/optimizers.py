@@ -33,7 +33,7 @@ class ReplicaSafeAdamW(keras.optimizers.AdamW):
 
 
 def adamw(learning_rate, total_steps, warmup_steps=0, weight_decay=0.01,
-          clipnorm=1.0, final_learning_rate_ratio=0.1):
+          clipnorm=1.0, final_learning_rate_ratio=0.1, beta_2=0.999):
     """AdamW whose rate rises linearly for `warmup_steps`, then decays by a cosine.
 
     The rate ends at `final_learning_rate_ratio * learning_rate` after
@@ -54,6 +54,7 @@ def adamw(learning_rate, total_steps, warmup_steps=0, weight_decay=0.01,
     optimizer = ReplicaSafeAdamW(
         learning_rate=schedule,
         weight_decay=weight_decay,
+        beta_2=beta_2,
         global_clipnorm=clipnorm or None,
     )
     optimizer.exclude_from_weight_decay(var_names=_NO_DECAY)

@@ -7,6 +7,7 @@ Example:
 ...     model = build_model()
 """
 
+import functools
 import os
 import tempfile
 
@@ -15,8 +16,13 @@ import tensorflow as tf
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 
 
+@functools.lru_cache(maxsize=None)
 def get_strategy(name, tpu_address=""):
     """Returns the strategy called `name` (one of `STRATEGIES`).
+
+    One object per name for the life of the process: multi-worker and TPU
+    set-up must happen once, and models trained one after another (tests,
+    notebooks, searches) can share a strategy.
 
     `mirrored` mirrors over every local GPU, or over every logical CPU device
     when there is no GPU (tests split the CPU in two this way).
@@ -26,8 +32,16 @@ def get_strategy(name, tpu_address=""):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy([d.name for d in devices])
+        gpus = tf.config.list_logical_devices("GPU")
+        if gpus:
+            return tf.distribute.MirroredStrategy([d.name for d in gpus])
+        # Over CPU devices TF's default all-reduce uses collective ops whose
+        # instance keys restart per function, so a second model trained in
+        # the same process fails ("shape mismatch in the collective
+        # instance"). Reducing on one device needs no keys.
+        cpus = tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy(
+            [d.name for d in cpus], cross_device_ops=tf.distribute.ReductionToOneDevice())
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
             raise ValueError(
@@ -66,6 +80,22 @@ def resolve_jit(flag, strategy, fixed_shapes):
     if flag == "auto":
         return fixed_shapes and jit_supported(strategy)
     return flag == "true"
+
+
+def resolve_steps_per_execution(requested, strategy, steps_per_epoch=None):
+    """Training steps per tf.function call that Keras can run under `strategy`.
+
+    Keras 3.15 fails ("You must feed a value for placeholder tensor") with
+    more than one step per call under multi-replica strategies, so those get 1.
+    With `steps_per_epoch` known, the result divides it: Keras counts a partly
+    filled last call as whole steps, which would make epochs run long.
+    """
+    steps = max(int(requested), 1)
+    if strategy.num_replicas_in_sync > 1:
+        return 1
+    if steps_per_epoch:
+        steps = max(d for d in range(1, min(steps, steps_per_epoch) + 1) if steps_per_epoch % d == 0)
+    return steps
 
 
 def is_chief(strategy):
