@@ -73,24 +73,28 @@ def tokenizer_kind(tokenizer):
     raise TypeError(f"unsupported tokenizer {type(tokenizer).__name__}")
 
 
+# The special tokens each trained kind reserves, by role.
+_SPECIAL_TOKENS = {
+    "wordpiece": {"start": CLS, "unknown": UNK},
+    "sentencepiece": {"start": "<s>", "unknown": "<unk>"},
+}
+
+
+def _special_token_id(tokenizer, role):
+    kind = tokenizer_kind(tokenizer)
+    if kind not in _SPECIAL_TOKENS:
+        raise ValueError(f"{kind} tokenizers have no {role} token; use wordpiece or sentencepiece")
+    return tokenizer.token_to_id(_SPECIAL_TOKENS[kind][role])
+
+
 def start_token_id(tokenizer):
     """Id of the token that starts every sequence a classifier sees."""
-    kind = tokenizer_kind(tokenizer)
-    if kind == "wordpiece":
-        return tokenizer.token_to_id(CLS)
-    if kind == "sentencepiece":
-        return tokenizer.token_to_id("<s>")
-    raise ValueError(f"{kind} tokenizers have no start token; use wordpiece or sentencepiece")
+    return _special_token_id(tokenizer, "start")
 
 
 def unknown_token_id(tokenizer):
     """Id of the out-of-vocabulary token of a trained tokenizer."""
-    kind = tokenizer_kind(tokenizer)
-    if kind == "wordpiece":
-        return tokenizer.token_to_id(UNK)
-    if kind == "sentencepiece":
-        return tokenizer.token_to_id("<unk>")
-    raise ValueError(f"{kind} tokenizers have no unknown token")
+    return _special_token_id(tokenizer, "unknown")
 
 
 def vocabulary_size(tokenizer):
