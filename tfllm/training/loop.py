@@ -48,7 +48,7 @@ def fit(model, train_data, eval_data, *, epochs, model_dir, patience=0,
     ]
     if patience and eval_data is not None:
         cbs.append(keras.callbacks.EarlyStopping(
-            monitor=monitor, patience=patience, restore_best_weights=True))
+            monitor=monitor, patience=patience, restore_best_weights=True, verbose=1))
     if verbose is None:
         # A live progress bar on a terminal, one line an epoch in a log file.
         verbose = 1 if sys.stdout.isatty() else 2
