@@ -104,7 +104,7 @@ def train_and_export(FLAGS):
             FLAGS.intermediate_dim, FLAGS.dropout, FLAGS.initializer, FLAGS.pooling)
         model.compile(
             optimizer=adamw(FLAGS.learning_rate, steps, int(FLAGS.warmup_fraction * steps),
-                            FLAGS.weight_decay, FLAGS.clipnorm),
+                            FLAGS.weight_decay, FLAGS.clipnorm, ema_momentum=FLAGS.ema),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=["accuracy"], jit_compile=jit, steps_per_execution=steps_per_execution)
     report.stage(f"Training {FLAGS.model} ({model.count_params():,} parameters) for "

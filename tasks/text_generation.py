@@ -156,7 +156,7 @@ def train_and_export(FLAGS):
         model.compile(
             optimizer=adamw(FLAGS.learning_rate, total_steps,
                             int(FLAGS.warmup_fraction * total_steps), FLAGS.weight_decay,
-                            FLAGS.clipnorm),
+                            FLAGS.clipnorm, ema_momentum=FLAGS.ema),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             jit_compile=jit, steps_per_execution=steps_per_execution)
     report.stage(f"Training a causal LM ({model.count_params():,} parameters) for "

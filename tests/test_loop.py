@@ -28,10 +28,11 @@ class SabotageCallback(keras.callbacks.Callback):
 
 class FitTest(tf.test.TestCase):
 
-    def train(self, model_dir, **kwargs):
+    def train(self, model_dir, ema_momentum=None, **kwargs):
         set_seed(3)
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
-        model.compile(keras.optimizers.Adam(0.05),
+        model.compile(keras.optimizers.Adam(0.05, use_ema=bool(ema_momentum),
+                                            ema_momentum=ema_momentum or 0.99),
                       keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       metrics=["accuracy"])
         history, seconds = fit(model, data(0), data(1), model_dir=model_dir, verbose=0, **kwargs)
@@ -54,3 +55,20 @@ class FitTest(tf.test.TestCase):
         self.assertLess(history.history["val_accuracy"][-1], best)
         _, accuracy = model.evaluate(data(1), verbose=0)
         self.assertAllClose(accuracy, best)  # the best epoch's weights were restored
+
+    def test_moving_average_is_what_is_evaluated_kept_and_returned(self):
+        root = self.get_temp_dir()
+        # So slow an average stays near the weights after the first step, far
+        # from the trained ones: evaluating one and returning the other shows.
+        model, history, _ = self.train(os.path.join(root, "d"), epochs=3, ema_momentum=0.9999)
+        plain, plain_history, _ = self.train(os.path.join(root, "e"), epochs=3)
+        loss, _ = model.evaluate(data(1), verbose=0)
+        self.assertAllClose(loss, history.history["val_loss"][-1], atol=1e-5)
+        self.assertGreater(loss, plain_history.history["val_loss"][-1] + 0.1)
+
+    def test_early_stopping_keeps_the_best_epochs_moving_average(self):
+        root = self.get_temp_dir()
+        model, history, _ = self.train(os.path.join(root, "f"), epochs=3, patience=2,
+                                       ema_momentum=0.9999)
+        loss, _ = model.evaluate(data(1), verbose=0)
+        self.assertAllClose(loss, min(history.history["val_loss"]), atol=1e-5)

@@ -18,6 +18,8 @@ class AdamWTest(tf.test.TestCase):
     def test_no_warmup_clipping_and_decay_exclusions(self):
         optimizer = adamw(1e-3, total_steps=10, warmup_steps=0, clipnorm=0.5, beta_2=0.99)
         self.assertEqual(optimizer.beta_2, 0.99)
+        self.assertFalse(optimizer.use_ema)
+        self.assertTrue(adamw(1e-3, total_steps=10, ema_momentum=0.99).use_ema)
         self.assertAllClose(float(optimizer._learning_rate(0)), 1e-3)
         self.assertEqual(optimizer.global_clipnorm, 0.5)
         bias = tf.Variable([1.0], name="bias")

@@ -46,6 +46,10 @@ def fit(model, train_data, eval_data, *, epochs, model_dir, patience=0,
         keras.callbacks.BackupAndRestore(os.path.join(model_dir, "backup")),
         keras.callbacks.TensorBoard(os.path.join(model_dir, "logs")),
     ]
+    if model.optimizer.use_ema:
+        # Swapped in at each epoch's end, before early stopping looks, so the
+        # averaged weights are the ones evaluated, kept as best and returned.
+        cbs.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     if patience and eval_data is not None:
         cbs.append(keras.callbacks.EarlyStopping(
             monitor=monitor, patience=patience, restore_best_weights=True, verbose=1))

@@ -33,11 +33,14 @@ class ReplicaSafeAdamW(keras.optimizers.AdamW):
 
 
 def adamw(learning_rate, total_steps, warmup_steps=0, weight_decay=0.01,
-          clipnorm=1.0, final_learning_rate_ratio=0.1, beta_2=0.999):
+          clipnorm=1.0, final_learning_rate_ratio=0.1, beta_2=0.999, ema_momentum=0.0):
     """AdamW whose rate rises linearly for `warmup_steps`, then decays by a cosine.
 
     The rate ends at `final_learning_rate_ratio * learning_rate` after
     `total_steps`. Gradients are clipped to global norm `clipnorm` (0: off).
+    With `ema_momentum > 0` the optimizer also keeps an exponential moving
+    average of the weights; `tfllm.training.loop.fit` evaluates, selects and
+    ends with those averaged weights.
 
     Example:
 
@@ -56,6 +59,8 @@ def adamw(learning_rate, total_steps, warmup_steps=0, weight_decay=0.01,
         weight_decay=weight_decay,
         beta_2=beta_2,
         global_clipnorm=clipnorm or None,
+        use_ema=ema_momentum > 0,
+        ema_momentum=ema_momentum or 0.99,
     )
     optimizer.exclude_from_weight_decay(var_names=_NO_DECAY)
     return optimizer
