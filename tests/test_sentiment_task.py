@@ -88,6 +88,13 @@ class SentimentTaskTest(tf.test.TestCase):
         self.assertEqual(result["export_path"], f"{root}/export/2")
         self.assertEqual(result["metrics"]["label_names"], ["neg", "pos"])
 
+    def test_one_seed_repeats_the_run(self):
+        # Word dropout and shuffling are the random parts of the input pipeline.
+        args = ["--epochs=2", "--patience=0", "--token_dropout=0.2", "--seed=4"]
+        first, second = (self.run_task(tempfile.mkdtemp(dir=self.get_temp_dir()), *args)
+                         for _ in range(2))
+        self.assertEqual(first["history"]["loss"], second["history"]["loss"])
+
     def test_bad_input_stops_with_a_message(self):
         root = tempfile.mkdtemp(dir=self.get_temp_dir())
         with self.assertRaisesRegex(SystemExit, "error: /no/such.tsv: no such file"):

@@ -56,11 +56,12 @@ def bucket_boundaries(sequence_length, smallest=8):
     return bounds + [sequence_length + 1]
 
 
-def drop_tokens(ids, rate, unknown_id, seed=None):
+def drop_tokens(ids, rate, unknown_id, seed):
     """Replaces each token but the first (the start token) by `unknown_id`
     with probability `rate`: word dropout, a regulariser for classifiers
-    trained from scratch (Iyyer et al., 2015)."""
-    drop = tf.random.uniform(tf.shape(ids), seed=seed) < rate
+    trained from scratch (Iyyer et al., 2015). `seed` is a stateless seed
+    (two integers): the same seed drops the same tokens."""
+    drop = tf.random.stateless_uniform(tf.shape(ids), seed=seed) < rate
     drop = tf.logical_and(drop, tf.range(tf.shape(ids)[0]) > 0)
     return tf.where(drop, tf.constant(unknown_id, ids.dtype), ids)
 
@@ -85,8 +86,13 @@ def classification_dataset(texts, label_ids, encoder, batch_size, *, shuffle=Fal
     if shuffle:
         data = data.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
     if token_dropout:
-        data = data.map(
-            lambda ids, label: (drop_tokens(ids, token_dropout, encoder.unknown_id, seed), label),
+        # A seed per example, drawn in dataset order and anew each epoch. A
+        # stateful random op in a parallel map draws in thread order instead,
+        # so two runs with one --seed dropped different tokens.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        data = tf.data.Dataset.zip(data, seeds).map(
+            lambda example, pair: (
+                drop_tokens(example[0], token_dropout, encoder.unknown_id, pair), example[1]),
             num_parallel_calls=AUTOTUNE)
     if bucket:
         bounds = bucket_boundaries(encoder.sequence_length)
