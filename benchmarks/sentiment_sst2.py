@@ -12,7 +12,7 @@ in training; it also picks the best epoch, as GLUE dev results do). Runs:
   * quality: the Transformer and the BiLSTM baseline trained to early stop,
     each with seeds 0, 1 and 2 (one seed repeats a run exactly, but dev
     accuracy moves by about a point from seed to seed), and their mean.
-Writes benchmarks/results/sentiment_sst2.json. Takes about 35 minutes on 2 cores.
+Writes benchmarks/results/sentiment_sst2.json. Takes about 30 minutes on 2 cores.
 """
 
 import json
