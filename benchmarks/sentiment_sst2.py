@@ -93,7 +93,8 @@ def main():
     path = write_results("sentiment_sst2", rows, started,
                          split="SST-2 dev.tsv (872 examples)",
                          budget="speed: 1 epoch each, seed 0; quality: transformer up to 5 "
-                                "epochs, lstm up to 4, seeds 0-2 each, early stop on dev accuracy (patience 2); "
+                                "epochs, lstm up to 4, seeds 0-2 each, early stop on dev "
+                                "accuracy (patience 2); "
                                 "train_seconds include the per-epoch dev evaluation and "
                                 "XLA compilation")
     print(f"\nwrote {path}")
