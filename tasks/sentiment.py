@@ -29,7 +29,7 @@ from tfllm.export.versioned import export_on_chief
 from tfllm.metrics.classification import classification_report, format_report
 from tfllm.models.classifier import MODELS, POOLINGS, build_classifier
 from tfllm.runtime import set_seed
-from tfllm.training.loop import fit
+from tfllm.training.loop import clear_finished, fit
 from tfllm.training.optimizers import adamw
 from tfllm.training.strategy import (get_strategy, is_chief, resolve_jit,
                                      resolve_steps_per_execution, worker_dir)
@@ -38,6 +38,13 @@ flags.DEFINE_enum("pooling", "mean", list(POOLINGS),
                   "How the Transformer summarises positions: masked mean or max.")
 flags.DEFINE_float("token_dropout", 0.0,
                    "Share of training tokens replaced by the unknown token each epoch.")
+flags.DEFINE_string("finetune_data", None,
+                    "Data for a second training stage after the first, same forms as --data: "
+                    "text that looks like what the model will see (e.g. whole sentences "
+                    "after phrase-level training data).")
+flags.DEFINE_integer("finetune_epochs", 4, "Epochs of the --finetune_data stage.")
+flags.DEFINE_float("finetune_learning_rate", 3e-4,
+                   "Peak learning rate of the --finetune_data stage (no warm-up).")
 flags.DEFINE_bool("bucket", True,
                   "Batch texts of similar length together (else pad every batch to "
                   "--sequence_length).")
@@ -66,6 +73,43 @@ def _predict(model, dataset):
     return np.concatenate([t for t, _ in pairs]), np.concatenate([p for _, p in pairs])
 
 
+def _training_set(examples, label_ids, encoder, FLAGS):
+    return classification_dataset(examples.texts, label_ids, encoder, FLAGS.batch_size,
+                                  shuffle=True, seed=FLAGS.seed, bucket=FLAGS.bucket,
+                                  token_dropout=FLAGS.token_dropout)
+
+
+def _compile(model, strategy, FLAGS, examples, epochs, learning_rate, warmup_fraction):
+    """Compiles `model` with a fresh AdamW schedule over `epochs` of `examples`."""
+    steps = epochs * math.ceil(examples / FLAGS.batch_size)
+    with strategy.scope():
+        model.compile(
+            optimizer=adamw(learning_rate, steps, int(warmup_fraction * steps),
+                            FLAGS.weight_decay, FLAGS.clipnorm, ema_momentum=FLAGS.ema),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+            jit_compile=resolve_jit(FLAGS.jit, strategy, fixed_shapes=not FLAGS.bucket),
+            steps_per_execution=resolve_steps_per_execution(FLAGS.steps_per_execution,
+                                                            strategy))
+
+
+def _finetune(model, strategy, data, encoder, evaluation, model_dir, FLAGS):
+    """The `--finetune_data` stage, after training; returns its run-card record."""
+    before = classification_report(*_predict(model, evaluation), data.labels.names)
+    report.stage(f"Fine-tuning on {FLAGS.finetune_data} for {FLAGS.finetune_epochs} epochs; "
+                 f"the trained weights (accuracy {before['accuracy']:.4f}) stay unless an "
+                 "epoch beats them")
+    _compile(model, strategy, FLAGS, len(data.finetune), FLAGS.finetune_epochs,
+             FLAGS.finetune_learning_rate, 0.0)
+    history, seconds = fit(
+        model, _training_set(data.finetune, data.finetune_ids, encoder, FLAGS), evaluation,
+        epochs=FLAGS.finetune_epochs, model_dir=os.path.join(model_dir, "finetune"),
+        patience=FLAGS.patience, monitor=FLAGS.monitor, start_competes=True)
+    clear_finished(model_dir)
+    return {"data": FLAGS.finetune_data, "examples": len(data.finetune),
+            "epochs_run": len(history.epoch), "seconds": seconds, "metrics_before": before}
+
+
 def train_and_export(FLAGS):
     strategy = get_strategy(FLAGS.strategy, FLAGS.tpu)  # first: multi-worker needs it so
     set_seed(FLAGS.seed)
@@ -78,40 +122,40 @@ def train_and_export(FLAGS):
                      "pass --data to train on real data.")
     data = load_classification_data(
         FLAGS.data, FLAGS.eval_data, FLAGS.eval_fraction, FLAGS.seed, FLAGS.text_field,
-        FLAGS.label_field, FLAGS.label_names, FLAGS.skip_bad_rows)
+        FLAGS.label_field, FLAGS.label_names, FLAGS.skip_bad_rows, FLAGS.finetune_data)
     if data.rows.skipped:
         report.stage(f"Skipped {data.rows.skipped} malformed rows: {data.rows.first_errors}")
     report.stage(f"{len(data.train)} training and {len(data.eval)} evaluation examples, "
                  f"labels {data.labels.names}")
+    if data.finetune is not None:
+        report.stage(f"{len(data.finetune)} fine-tuning examples from {FLAGS.finetune_data}")
 
     report.stage(f"Training a {FLAGS.tokenizer} vocabulary of up to {FLAGS.vocab_size}")
     tokenizer = _train_tokenizer(data.train.texts, FLAGS)
     save_tokenizer(tokenizer, os.path.join(model_dir, "tokenizer"))
     encoder = TextEncoder(tokenizer, FLAGS.sequence_length, FLAGS.lowercase)
-    train = classification_dataset(data.train.texts, data.train_ids, encoder, FLAGS.batch_size,
-                                   shuffle=True, seed=FLAGS.seed, bucket=FLAGS.bucket,
-                                   token_dropout=FLAGS.token_dropout)
     evaluation = classification_dataset(data.eval.texts, data.eval_ids, encoder,
                                         FLAGS.batch_size, bucket=FLAGS.bucket)
 
-    steps = FLAGS.epochs * math.ceil(len(data.train) / FLAGS.batch_size)
-    jit = resolve_jit(FLAGS.jit, strategy, fixed_shapes=not FLAGS.bucket)
-    steps_per_execution = resolve_steps_per_execution(FLAGS.steps_per_execution, strategy)
     with strategy.scope():
         model = build_classifier(
             FLAGS.model, vocabulary_size(tokenizer), len(data.labels.names),
             FLAGS.sequence_length, FLAGS.hidden_dim, FLAGS.num_layers, FLAGS.num_heads,
             FLAGS.intermediate_dim, FLAGS.dropout, FLAGS.initializer, FLAGS.pooling)
-        model.compile(
-            optimizer=adamw(FLAGS.learning_rate, steps, int(FLAGS.warmup_fraction * steps),
-                            FLAGS.weight_decay, FLAGS.clipnorm, ema_momentum=FLAGS.ema),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"], jit_compile=jit, steps_per_execution=steps_per_execution)
+    _compile(model, strategy, FLAGS, len(data.train), FLAGS.epochs, FLAGS.learning_rate,
+             FLAGS.warmup_fraction)
     report.stage(f"Training {FLAGS.model} ({model.count_params():,} parameters) for "
                  f"{FLAGS.epochs} epochs on {strategy.num_replicas_in_sync} replica(s), "
-                 f"XLA {'on' if jit else 'off'}")
-    history, seconds = fit(model, train, evaluation, epochs=FLAGS.epochs, model_dir=model_dir,
-                           patience=FLAGS.patience, monitor=FLAGS.monitor)
+                 f"XLA {'on' if model.jit_compile else 'off'}")
+    finetuning = data.finetune is not None
+    history, seconds = fit(model, _training_set(data.train, data.train_ids, encoder, FLAGS),
+                           evaluation, epochs=FLAGS.epochs, model_dir=model_dir,
+                           patience=FLAGS.patience, monitor=FLAGS.monitor,
+                           more_stages_follow=finetuning)
+    finetune_record = None
+    if finetuning:
+        finetune_record = _finetune(model, strategy, data, encoder, evaluation, model_dir, FLAGS)
+        seconds += finetune_record["seconds"]
 
     report.stage("Evaluating")
     metrics = classification_report(*_predict(model, evaluation), data.labels.names)
@@ -124,7 +168,8 @@ def train_and_export(FLAGS):
             "train": FLAGS.data, "eval": FLAGS.eval_data or f"{FLAGS.eval_fraction} of train",
             "train_examples": len(data.train), "eval_examples": len(data.eval),
             "labels": data.labels.names, "bad_rows": data.rows.report()},
-            metrics=metrics, training_seconds=seconds, epochs_run=len(history.epoch))
+            metrics=metrics, training_seconds=seconds, epochs_run=len(history.epoch),
+            finetune=finetune_record)
 
     report.stage("Exporting")
     path = export_on_chief(FLAGS.export_dir, write, chief, FLAGS.export_version)
@@ -139,10 +184,11 @@ def train_and_export(FLAGS):
                                   answers["probabilities"].numpy()):
         print(f"  {label.decode():>10} ({probs.max():.2f})  {text[:70]}")
 
+    tuned_epochs = f" + {finetune_record['epochs_run']} fine-tuning" if finetuning else ""
     report.summary(f"{TASK}: {FLAGS.model} on {FLAGS.data}", [
         ("accuracy", f"{metrics['accuracy']:.4f}"),
         ("macro F1", f"{metrics['macro_f1']:.4f}"),
-        ("training", f"{len(history.epoch)} epochs, {seconds:.1f} s"),
+        ("training", f"{len(history.epoch)}{tuned_epochs} epochs, {seconds:.1f} s"),
         ("export", path),
         ("run card", os.path.join(path, "run_card.json")),
         ("logs", os.path.join(model_dir, "logs")),

@@ -6,14 +6,24 @@ import tfllm  # noqa: F401
 import tensorflow as tf
 
 from tfllm.runtime import set_seed
-from tfllm.training.loop import fit
+from tfllm.training.loop import clear_finished, fit
 
 
-def data(seed):
+def data(seed, flip=False):
+    """A separable task; `flip` swaps its labels, so training on it only hurts."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(64, 4)).astype("float32")
-    y = (x[:, 0] > 0).astype("int32")
+    y = ((x[:, 0] > 0) != flip).astype("int32")
     return tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+
+
+class EpochCounter(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
 
 
 class SabotageCallback(keras.callbacks.Callback):
@@ -28,14 +38,16 @@ class SabotageCallback(keras.callbacks.Callback):
 
 class FitTest(tf.test.TestCase):
 
-    def train(self, model_dir, ema_momentum=None, **kwargs):
-        set_seed(3)
-        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    def train(self, model_dir, ema_momentum=None, model=None, train_data=None, seed=3,
+              **kwargs):
+        set_seed(seed)
+        model = model or keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
         model.compile(keras.optimizers.Adam(0.05, use_ema=bool(ema_momentum),
                                             ema_momentum=ema_momentum or 0.99),
                       keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       metrics=["accuracy"])
-        history, seconds = fit(model, data(0), data(1), model_dir=model_dir, verbose=0, **kwargs)
+        history, seconds = fit(model, train_data or data(0), data(1), model_dir=model_dir,
+                               verbose=0, **kwargs)
         return model, history, seconds
 
     def test_same_seed_same_training(self):
@@ -72,3 +84,39 @@ class FitTest(tf.test.TestCase):
                                        ema_momentum=0.9999)
         loss, _ = model.evaluate(data(1), verbose=0)
         self.assertAllClose(loss, min(history.history["val_loss"]), atol=1e-5)
+
+    def test_starting_weights_stay_when_no_epoch_beats_them(self):
+        root = self.get_temp_dir()
+        trained, _, _ = self.train(os.path.join(root, "g"), epochs=3)
+        start = trained.get_weights()
+        _, accuracy = trained.evaluate(data(1), verbose=0)
+        for competes in (True, False):
+            model = keras.models.clone_model(trained)
+            model.set_weights(start)
+            model, history, _ = self.train(
+                os.path.join(root, f"h{competes}"), model=model, train_data=data(0, flip=True),
+                epochs=2, patience=2, monitor="val_accuracy", start_competes=competes)
+            self.assertLess(max(history.history["val_accuracy"]), accuracy)
+            kept_start = all(np.array_equal(a, b) for a, b in zip(model.get_weights(), start))
+            self.assertEqual(kept_start, competes)
+
+    def test_start_competes_needs_a_validation_monitor(self):
+        with self.assertRaisesRegex(ValueError, "validation monitor"):
+            self.train(os.path.join(self.get_temp_dir(), "i"), epochs=1, patience=1,
+                       monitor="loss", start_competes=True)
+
+    def test_a_finished_stage_is_loaded_not_trained_again(self):
+        model_dir = os.path.join(self.get_temp_dir(), "j")
+        first, first_history, seconds = self.train(model_dir, epochs=2, more_stages_follow=True)
+        counter = EpochCounter()
+        again, history, again_seconds = self.train(model_dir, seed=5, epochs=2,
+                                                   more_stages_follow=True, callbacks=[counter])
+        self.assertEqual(counter.epochs, 0)
+        self.assertEqual(history.history, first_history.history)
+        self.assertEqual(again_seconds, seconds)
+        for a, b in zip(again.get_weights(), first.get_weights()):
+            self.assertAllEqual(a, b)
+
+        clear_finished(model_dir)
+        self.train(model_dir, seed=5, epochs=2, more_stages_follow=True, callbacks=[counter])
+        self.assertEqual(counter.epochs, 2)

@@ -95,6 +95,29 @@ class SentimentTaskTest(tf.test.TestCase):
                          for _ in range(2))
         self.assertEqual(first["history"]["loss"], second["history"]["loss"])
 
+    def test_fine_tuning_follows_training_and_is_recorded(self):
+        root = tempfile.mkdtemp(dir=self.get_temp_dir())
+        tuning = os.path.join(root, "sentences.tsv")
+        with open(tuning, "w") as f:
+            f.write("sentence\tlabel\n" + "".join(
+                f"{text}\t{label}\n" for text, label in sample.sentiment_examples(100, seed=1)))
+        result = self.run_task(root, "--epochs=1", f"--finetune_data={tuning}",
+                               "--finetune_epochs=2", "--finetune_learning_rate=1e-3")
+        with open(os.path.join(result["export_path"], "run_card.json")) as f:
+            card = json.load(f)
+        self.assertEqual(card["epochs_run"], 1)
+        self.assertEqual(card["finetune"]["examples"], 100)
+        self.assertEqual(card["finetune"]["epochs_run"], 2)
+        before = card["finetune"]["metrics_before"]["accuracy"]
+        self.assertGreaterEqual(card["metrics"]["accuracy"], before)  # never worse on eval
+        self.assertGreater(card["training_seconds"], card["finetune"]["seconds"])
+        self.assertFalse(os.path.exists(f"{root}/run/finished"))  # the next run starts afresh
+
+        with open(tuning, "a") as f:
+            f.write("a calm film\tneutral\n")
+        with self.assertRaisesRegex(SystemExit, f"{tuning}:102.*'neutral'"):
+            self.run_task(root, "--epochs=1", f"--finetune_data={tuning}")
+
     def test_bad_input_stops_with_a_message(self):
         root = tempfile.mkdtemp(dir=self.get_temp_dir())
         with self.assertRaisesRegex(SystemExit, "error: /no/such.tsv: no such file"):

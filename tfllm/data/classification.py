@@ -25,6 +25,8 @@ class ClassificationData:
     train_ids: list
     eval_ids: list
     rows: RowGuard  # bad rows skipped on the way (with --skip_bad_rows)
+    finetune: object = None  # LabelledExamples of a second training stage, if any
+    finetune_ids: list = None
 
 
 def holdout_indices(count, fraction, seed):
@@ -38,8 +40,9 @@ def holdout_indices(count, fraction, seed):
 
 def load_classification_data(spec, eval_spec=None, eval_fraction=0.1, seed=0,
                              text_field=None, label_field=None, label_names=None,
-                             skip_bad_rows=False):
-    """Reads both splits and maps labels to ids with one vocabulary fitted on train."""
+                             skip_bad_rows=False, finetune_spec=None):
+    """Reads both splits, and the fine-tuning data if `finetune_spec` names
+    any, and maps labels to ids with one vocabulary fitted on train."""
     rows = RowGuard(skip=skip_bad_rows)
     train = load_labelled(spec, text_field, label_field, rows)
     if eval_spec:
@@ -48,6 +51,10 @@ def load_classification_data(spec, eval_spec=None, eval_fraction=0.1, seed=0,
         kept, held_out = holdout_indices(len(train), eval_fraction, seed)
         train, evaluation = train.subset(kept), train.subset(held_out)
     labels = LabelVocabulary.fit(train.labels, label_names or train.label_names)
-    return ClassificationData(train, evaluation, labels,
+    data = ClassificationData(train, evaluation, labels,
                               labels.encode(train.labels, train.sources),
                               labels.encode(evaluation.labels, evaluation.sources), rows)
+    if finetune_spec:
+        data.finetune = load_labelled(finetune_spec, text_field, label_field, rows)
+        data.finetune_ids = labels.encode(data.finetune.labels, data.finetune.sources)
+    return data

@@ -1,10 +1,13 @@
 """The fit loop: Keras `fit` with the callbacks every long run needs."""
 
+import json
 import os
+import shutil
 import sys
 import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfllm.training.keras_fixes import prepare_multi_worker_model
@@ -29,8 +32,69 @@ def _prepare_multi_worker(model, train_data, eval_data):
     return train_data.repeat(), _count_batches(train_data), eval_data, eval_steps
 
 
+class _EarlyStoppingFrom(keras.callbacks.EarlyStopping):
+    """Early stopping in which `start_weights`, scored `start_score`, compete
+    with every epoch's weights for the best; they stay if no epoch beats them.
+
+    The weights are taken before `fit`, because BackupAndRestore may replace
+    the model's weights when training begins.
+    """
+
+    def __init__(self, start_score, start_weights, **kwargs):
+        super().__init__(**kwargs)
+        self.start_score = start_score
+        self.start_weights = start_weights
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.best, self.best_weights, self.best_epoch = self.start_score, self.start_weights, -1
+
+    def on_train_end(self, logs=None):
+        if self.best_epoch >= 0:
+            return super().on_train_end(logs)
+        self.model.set_weights(self.best_weights)
+        print(f"No epoch beat the starting weights' {self.monitor} of "
+              f"{self.start_score:.4f}; keeping them.")
+
+
+def _finished_dir(model_dir):
+    return os.path.join(model_dir, "finished")
+
+
+def _load_finished(model, model_dir):
+    """`(history, seconds)` of a stage a killed run already finished, with its
+    weights loaded into `model`; None if there is none."""
+    folder = _finished_dir(model_dir)
+    if not os.path.isfile(os.path.join(folder, "history.json")):
+        return None
+    with open(os.path.join(folder, "history.json")) as f:
+        saved = json.load(f)
+    with np.load(os.path.join(folder, "weights.npz")) as weights:
+        model.set_weights([weights[f"arr_{i}"] for i in range(len(weights.files))])
+    history = keras.callbacks.History()
+    history.epoch, history.history = saved["epoch"], saved["history"]
+    return history, saved["seconds"]
+
+
+def _save_finished(model, model_dir, history, seconds):
+    folder = _finished_dir(model_dir)
+    os.makedirs(folder, exist_ok=True)
+    # The model's weights only: the next stage compiles its own optimizer.
+    np.savez(os.path.join(folder, "weights.npz"), *model.get_weights())
+    # Written last: its presence means the weights beside it are complete.
+    with open(os.path.join(folder, "history.json"), "w") as f:
+        json.dump({"epoch": history.epoch, "history": history.history, "seconds": seconds}, f)
+
+
+def clear_finished(model_dir):
+    """Forgets a stage saved by `fit(..., more_stages_follow=True)`; call it
+    once the last stage is done, so the next run trains afresh."""
+    shutil.rmtree(_finished_dir(model_dir), ignore_errors=True)
+
+
 def fit(model, train_data, eval_data, *, epochs, model_dir, patience=0,
-        monitor="val_loss", callbacks=(), verbose=None):
+        monitor="val_loss", callbacks=(), verbose=None, start_competes=False,
+        more_stages_follow=False):
     """Trains `model` and returns `(history, seconds)`.
 
     Writes to `model_dir`:
@@ -40,8 +104,20 @@ def fit(model, train_data, eval_data, *, epochs, model_dir, patience=0,
     With `patience > 0` and `eval_data`, training stops when `monitor` stops
     improving and the best epoch's weights are kept (model selection).
 
+    For a run in stages (say, training and then fine-tuning):
+      * `start_competes=True` scores the weights `model` starts from on
+        `eval_data` first, and keeps them if no epoch beats them;
+      * `more_stages_follow=True` saves the stage's result under
+        `model_dir/finished/`, so a run killed in a later stage and started
+        again loads it instead of training this stage again. Call
+        `clear_finished(model_dir)` after the last stage.
+
     On multi-worker runs pass a `model_dir` from `strategy.worker_dir`.
     """
+    if more_stages_follow:
+        finished = _load_finished(model, model_dir)
+        if finished is not None:
+            return finished
     cbs = [
         keras.callbacks.BackupAndRestore(os.path.join(model_dir, "backup")),
         keras.callbacks.TensorBoard(os.path.join(model_dir, "logs")),
@@ -50,9 +126,7 @@ def fit(model, train_data, eval_data, *, epochs, model_dir, patience=0,
         # Swapped in at each epoch's end, before early stopping looks, so the
         # averaged weights are the ones evaluated, kept as best and returned.
         cbs.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-    if patience and eval_data is not None:
-        cbs.append(keras.callbacks.EarlyStopping(
-            monitor=monitor, patience=patience, restore_best_weights=True, verbose=1))
+    select = bool(patience) and eval_data is not None
     if verbose is None:
         # A live progress bar on a terminal, one line an epoch in a log file.
         verbose = 1 if sys.stdout.isatty() else 2
@@ -60,6 +134,16 @@ def fit(model, train_data, eval_data, *, epochs, model_dir, patience=0,
     if isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
         train_data, steps, eval_data, eval_steps = _prepare_multi_worker(
             model, train_data, eval_data)
+    if select:
+        stopping = dict(monitor=monitor, patience=patience, restore_best_weights=True, verbose=1)
+        if start_competes:
+            if not monitor.startswith("val_"):
+                raise ValueError(f"start_competes needs a validation monitor, got {monitor!r}")
+            scores = model.evaluate(eval_data, steps=eval_steps, return_dict=True, verbose=0)
+            cbs.append(_EarlyStoppingFrom(scores[monitor.removeprefix("val_")],
+                                          model.get_weights(), **stopping))
+        else:
+            cbs.append(keras.callbacks.EarlyStopping(**stopping))
     start = time.perf_counter()
     history = model.fit(
         train_data,
@@ -70,4 +154,7 @@ def fit(model, train_data, eval_data, *, epochs, model_dir, patience=0,
         callbacks=cbs + list(callbacks),
         verbose=verbose,
     )
-    return history, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    if more_stages_follow:
+        _save_finished(model, model_dir, history, seconds)
+    return history, seconds
