@@ -96,9 +96,10 @@ def _compile(model, strategy, FLAGS, examples, epochs, learning_rate, warmup_fra
 def _finetune(model, strategy, data, encoder, evaluation, model_dir, FLAGS):
     """The `--finetune_data` stage, after training; returns its run-card record."""
     before = classification_report(*_predict(model, evaluation), data.labels.names)
-    report.stage(f"Fine-tuning on {FLAGS.finetune_data} for {FLAGS.finetune_epochs} epochs; "
-                 f"the trained weights (accuracy {before['accuracy']:.4f}) stay unless an "
-                 "epoch beats them")
+    kept = (f"; the trained weights (accuracy {before['accuracy']:.4f}) stay unless an epoch "
+            "beats them" if FLAGS.patience else "")
+    report.stage(f"Fine-tuning on {FLAGS.finetune_data} for {FLAGS.finetune_epochs} "
+                 f"epochs{kept}")
     _compile(model, strategy, FLAGS, len(data.finetune), FLAGS.finetune_epochs,
              FLAGS.finetune_learning_rate, 0.0)
     history, seconds = fit(

@@ -44,6 +44,19 @@ def run_quietly(command, **kwargs):
                           timeout=600, **kwargs)
 
 
+def kill_at(command, line_start):
+    """Runs `command` until it prints a line starting with `line_start`, kills
+    it there, and returns its exit status."""
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    for line in process.stdout:
+        if line.startswith(line_start):
+            process.kill()
+            break
+    return process.wait(timeout=60)
+
+
 class SentimentTaskTest(tf.test.TestCase):
 
     def run_task(self, root, *args):
@@ -135,22 +148,29 @@ class ResumeTest(tf.test.TestCase):
         root = tempfile.mkdtemp(dir=self.get_temp_dir())
         command = task_command("--epochs=3", "--batch_size=4", "--patience=0",
                                f"--model_dir={root}/run", f"--export_dir={root}/export")
-        first = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True,
-                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        for line in first.stdout:
-            # Epoch 1's backup is written before epoch 2 announces itself.
-            if line.startswith("Epoch 2/3"):
-                first.kill()
-                break
-        first.wait(timeout=60)
-        self.assertNotEqual(first.returncode, 0)
+        # Epoch 1's backup is written before epoch 2 announces itself.
+        self.assertNotEqual(kill_at(command, "Epoch 2/3"), 0)
         self.assertFalse(os.path.exists(f"{root}/export/1"))
 
         second = run_quietly(command)
         self.assertEqual(second.returncode, 0, second.stdout + second.stderr)
         self.assertEqual(re.findall(r"^Epoch (\d)/3", second.stdout, re.M), ["2", "3"])
         self.assertTrue(os.path.isdir(f"{root}/export/1"))
+
+    def test_run_killed_while_fine_tuning_resumes_without_training_again(self):
+        root = tempfile.mkdtemp(dir=self.get_temp_dir())
+        command = task_command("--epochs=2", "--batch_size=4", "--patience=0",
+                               "--finetune_data=sample", "--finetune_epochs=3",
+                               f"--model_dir={root}/run", f"--export_dir={root}/export")
+        # Fine-tuning's first epoch is backed up when its second announces itself.
+        self.assertNotEqual(kill_at(command, "Epoch 2/3"), 0)
+
+        second = run_quietly(command)
+        self.assertEqual(second.returncode, 0, second.stdout + second.stderr)
+        # Only fine-tuning's last two epochs: the first stage (Epoch n/2) is not rerun.
+        self.assertEqual(re.findall(r"^Epoch (\d/\d)", second.stdout, re.M), ["2/3", "3/3"])
+        self.assertTrue(os.path.isdir(f"{root}/export/1"))
+        self.assertFalse(os.path.exists(f"{root}/run/finished"))
 
 
 def _free_ports(count):
@@ -169,7 +189,10 @@ class MultiWorkerTest(tf.test.TestCase):
     def test_two_local_workers_train_and_finish(self):
         root = tempfile.mkdtemp(dir=self.get_temp_dir())
         workers = [f"localhost:{port}" for port in _free_ports(2)]
-        command = task_command("--strategy=multi_worker", "--epochs=1", "--patience=0",
+        # Fine-tuning with model selection covers evaluation and a second
+        # compile under the strategy as well.
+        command = task_command("--strategy=multi_worker", "--epochs=1", "--patience=1",
+                               "--finetune_data=sample", "--finetune_epochs=1",
                                f"--model_dir={root}/run", f"--export_dir={root}/export")
         processes = []
         for index in range(2):

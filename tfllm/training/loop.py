@@ -53,8 +53,9 @@ class _EarlyStoppingFrom(keras.callbacks.EarlyStopping):
         if self.best_epoch >= 0:
             return super().on_train_end(logs)
         self.model.set_weights(self.best_weights)
-        print(f"No epoch beat the starting weights' {self.monitor} of "
-              f"{self.start_score:.4f}; keeping them.")
+        if self.verbose:
+            print(f"No epoch beat the starting weights' {self.monitor} of "
+                  f"{self.start_score:.4f}; keeping them.")
 
 
 def _finished_dir(model_dir):
