@@ -4,6 +4,8 @@
     python -m tasks.sentiment --data=../shared/data/sst2/train.tsv \
         --eval_data=../shared/data/sst2/dev.tsv --label_names=negative,positive
     python -m tasks.sentiment --data=tfds:imdb_reviews --eval_data=tfds:imdb_reviews:test
+    python -m tasks.sentiment --data=phrases.tsv --finetune_data=sentences.tsv \
+        --eval_data=dev.tsv                        # train, then fine-tune
 
 Run with --helpfull for every flag.
 """
