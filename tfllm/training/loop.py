@@ -36,6 +36,8 @@ class _EarlyStoppingFrom(keras.callbacks.EarlyStopping):
     """Early stopping in which `start_weights`, scored `start_score`, compete
     with every epoch's weights for the best; they stay if no epoch beats them.
 
+    Keras' own `baseline` argument only stops training early; the best
+    weights it restores are always some epoch's, never the starting ones.
     The weights are taken before `fit`, because BackupAndRestore may replace
     the model's weights when training begins.
     """
