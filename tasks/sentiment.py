@@ -44,9 +44,11 @@ flags.DEFINE_string("finetune_data", None,
                     "Data for a second training stage after the first, same forms as --data: "
                     "text that looks like what the model will see (e.g. whole sentences "
                     "after phrase-level training data).")
-flags.DEFINE_integer("finetune_epochs", 4, "Epochs of the --finetune_data stage.")
+flags.DEFINE_integer("finetune_epochs", 4, "Epochs of the --finetune_data stage.",
+                     lower_bound=1)
 flags.DEFINE_float("finetune_learning_rate", 3e-4,
-                   "Peak learning rate of the --finetune_data stage (no warm-up).")
+                   "Peak learning rate of the --finetune_data stage (no warm-up).",
+                   lower_bound=0.0)
 flags.DEFINE_bool("bucket", True,
                   "Batch texts of similar length together (else pad every batch to "
                   "--sequence_length).")

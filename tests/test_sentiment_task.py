@@ -135,6 +135,8 @@ class SentimentTaskTest(tf.test.TestCase):
         root = tempfile.mkdtemp(dir=self.get_temp_dir())
         with self.assertRaisesRegex(SystemExit, "error: /no/such.tsv: no such file"):
             self.run_task(root, "--data=/no/such.tsv")
+        with self.assertRaisesRegex(SystemExit, "--finetune_epochs=0: 0 is not a positive integer"):
+            self.run_task(root, "--finetune_data=sample", "--finetune_epochs=0")
         with self.assertRaisesRegex(SystemExit, "--model must be one of transformer, lstm"):
             self.run_task(root, "--model=cnn")
         with self.assertRaisesRegex(SystemExit, "strategy"):

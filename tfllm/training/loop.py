@@ -84,9 +84,12 @@ def _save_finished(model, model_dir, history, seconds):
     os.makedirs(folder, exist_ok=True)
     # The model's weights only: the next stage compiles its own optimizer.
     np.savez(os.path.join(folder, "weights.npz"), *model.get_weights())
-    # Written last: its presence means the weights beside it are complete.
-    with open(os.path.join(folder, "history.json"), "w") as f:
+    # Written last, and renamed into place: its presence means the stage's
+    # record is whole and the weights beside it are complete.
+    staging = os.path.join(folder, "history.json.tmp")
+    with open(staging, "w") as f:
         json.dump({"epoch": history.epoch, "history": history.history, "seconds": seconds}, f)
+    os.replace(staging, os.path.join(folder, "history.json"))
 
 
 def clear_finished(model_dir):
