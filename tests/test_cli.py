@@ -1,3 +1,8 @@
+import json
+import os
+import shutil
+import tempfile
+
 import tfllm  # noqa: F401
 import tensorflow as tf
 
@@ -9,6 +14,13 @@ def echo(flags):
 
 
 class CliTest(tf.test.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        # Runs record their flags in --model_dir, which defaults to a relative path.
+        cwd = os.getcwd()
+        os.chdir(tempfile.mkdtemp(dir=self.get_temp_dir()))
+        self.addCleanup(os.chdir, cwd)
 
     def test_task_defaults_then_command_line(self):
         self.assertEqual(cli.run(echo, "demo", {"epochs": 7}, ["prog"]),
@@ -24,3 +36,29 @@ class CliTest(tf.test.TestCase):
             cli.run(echo, "demo", {}, ["prog", "stray"])
         with self.assertRaisesRegex(SystemExit, "--model must be one of a, b for demo, got 'c'"):
             cli.run(echo, "demo", {}, ["prog", "--model=c"], choices={"model": ("a", "b")})
+
+    def test_unfinished_run_resumes_only_under_its_own_flags(self):
+        root = tempfile.mkdtemp(dir=self.get_temp_dir())
+        first = ["prog", f"--model_dir={root}", "--epochs=2"]
+        cli.run(echo, "demo", {}, first)
+        with open(f"{root}/flags.json") as f:
+            self.assertEqual(json.load(f)["epochs"], 2)
+
+        os.makedirs(f"{root}/backup")  # as a run killed after an epoch leaves it
+        # Flags that do not change what is computed may differ.
+        self.assertEqual(cli.run(echo, "demo", {}, first + ["--jit=false"])["epochs"], 2)
+        with self.assertRaisesRegex(SystemExit, f"{root} holds an unfinished run "
+                                    f"\\({root}/backup\\) started with other flags: "
+                                    "--epochs was 2, now 3; --model was 'transformer', now "
+                                    "'lstm'. Run with the same flags to resume it"):
+            cli.run(echo, "demo", {}, first + ["--epochs=3", "--model=lstm"])
+
+        shutil.rmtree(f"{root}/backup")
+        os.makedirs(f"{root}/finetune/backup")  # a later stage's backup counts too
+        with self.assertRaisesRegex(SystemExit, "finetune/backup"):
+            cli.run(echo, "demo", {}, first + ["--epochs=3"])
+
+        shutil.rmtree(f"{root}/finetune")  # no progress left: any flags start afresh
+        self.assertEqual(cli.run(echo, "demo", {}, first + ["--epochs=3"])["epochs"], 3)
+        with open(f"{root}/flags.json") as f:
+            self.assertEqual(json.load(f)["epochs"], 3)

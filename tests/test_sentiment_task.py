@@ -153,6 +153,10 @@ class ResumeTest(tf.test.TestCase):
         # Epoch 1's backup is written before epoch 2 announces itself.
         self.assertNotEqual(kill_at(command, "Epoch 2/3"), 0)
         self.assertFalse(os.path.exists(f"{root}/export/1"))
+        changed = run_quietly(command + ["--hidden_dim=48"])
+        self.assertEqual(changed.returncode, 1)
+        self.assertIn(f"{root}/run holds an unfinished run ({root}/run/backup) started with "
+                      "other flags: --hidden_dim was 32, now 48.", changed.stderr)
 
         second = run_quietly(command)
         self.assertEqual(second.returncode, 0, second.stdout + second.stderr)

@@ -6,12 +6,17 @@ Example, in `tasks/sentiment.py`:
 ...     return cli.run(train_and_export, "sentiment", {"epochs": 5}, argv)
 """
 
+import json
+import os
 import sys
+import tempfile
 
 from absl import flags
 
 from tfllm.data.errors import DataError
+from tfllm.export.run_card import flag_values
 from tfllm.flags import FLAGS
+from tfllm.training.loop import saved_progress
 
 # Defaults as defined, before any task changed them, so that one task's
 # defaults never leak into the next run in the same process.
@@ -26,6 +31,45 @@ def _apply_defaults(defaults):
         FLAGS.set_default(name, value)
 
 
+# Flags that change where results go or how fast they come, not what is
+# computed: a killed run may resume with other values of these (say, on a
+# machine with more devices).
+_FREE_ON_RESUME = {"model_dir", "export_dir", "export_version", "tf_logs", "strategy", "tpu",
+                   "jit", "steps_per_execution"}
+
+
+def _check_resume(model_dir, values):
+    """Stops a run whose `model_dir` holds a killed run's progress, started
+    with other flags, and records `values` in `model_dir/flags.json` otherwise.
+
+    Resuming under other flags would load weights of another shape (an
+    obscure error) or, worse, of the same shape but trained on other data or
+    another vocabulary (a silently wrong model).
+    """
+    values = json.loads(json.dumps(values, default=str))  # as they will read back
+    path = os.path.join(model_dir, "flags.json")
+    progress = saved_progress(model_dir)
+    if progress and os.path.isfile(path):
+        with open(path) as f:
+            before = json.load(f)
+        changed = [f"--{name} was {before[name]!r}, now {value!r}"
+                   for name, value in sorted(values.items())
+                   if name in before and name not in _FREE_ON_RESUME and before[name] != value]
+        if changed:
+            sys.exit(f"error: {model_dir} holds an unfinished run ({', '.join(progress)}) "
+                     f"started with other flags: {'; '.join(changed)}. Run with the same flags "
+                     f"to resume it, or delete {model_dir} (or pass another --model_dir) to "
+                     "start afresh.")
+        return
+    os.makedirs(model_dir, exist_ok=True)
+    # Written whole and renamed into place; a unique name per process, since
+    # the workers of a multi-worker run on one machine write it together.
+    handle, staging = tempfile.mkstemp(dir=model_dir, prefix="flags.json.")
+    with os.fdopen(handle, "w") as f:
+        json.dump(values, f, indent=2)
+    os.replace(staging, path)
+
+
 def run(task_main, task, defaults=None, argv=None, choices=None):
     """Parses `argv` (default `sys.argv`) and calls `task_main(FLAGS)`.
 
@@ -33,7 +77,8 @@ def run(task_main, task, defaults=None, argv=None, choices=None):
     `model_dir` and `export_dir` default to `runs/<task>` and
     `saved_models/<task>`. `choices` maps shared flags to the values this task
     accepts. Bad flags and bad data end the run with a one-line message
-    (exit status 1) instead of a traceback.
+    (exit status 1) instead of a traceback, as does a `model_dir` holding a
+    killed run started with other flags (see `_check_resume`).
     """
     argv = list(sys.argv if argv is None else argv)
     FLAGS.unparse_flags()
@@ -49,6 +94,7 @@ def run(task_main, task, defaults=None, argv=None, choices=None):
                                   f"got {FLAGS[name].value!r}")
     except flags.Error as error:
         sys.exit(f"{argv[0]}: {error}\nRun with --helpfull to list the flags.")
+    _check_resume(FLAGS.model_dir, flag_values(FLAGS))
     try:
         return task_main(FLAGS)
     except DataError as error:

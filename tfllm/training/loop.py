@@ -1,5 +1,6 @@
 """The fit loop: Keras `fit` with the callbacks every long run needs."""
 
+import glob
 import json
 import os
 import shutil
@@ -90,6 +91,15 @@ def _save_finished(model, model_dir, history, seconds):
     with open(staging, "w") as f:
         json.dump({"epoch": history.epoch, "history": history.history, "seconds": seconds}, f)
     os.replace(staging, os.path.join(folder, "history.json"))
+
+
+def saved_progress(model_dir):
+    """The folders `fit` would resume from in `model_dir`: what a killed run
+    left behind (backups, also of a later stage in a subfolder, and finished
+    stages). Empty for a new or a completed run."""
+    return sorted(glob.glob(os.path.join(model_dir, "backup"))
+                  + glob.glob(os.path.join(model_dir, "*", "backup"))
+                  + glob.glob(_finished_dir(model_dir)))
 
 
 def clear_finished(model_dir):
