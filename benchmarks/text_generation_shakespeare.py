@@ -197,7 +197,8 @@ def main():
         "command": " ".join([sys.executable] + sys.argv),
         "git_commit": git_commit(),
         "versions": library_versions(),
-        "machine": {"cpu_count": os.cpu_count(), "gpu": bool(tf.config.list_physical_devices("GPU"))},
+        "machine": {"cpu_count": os.cpu_count(),
+                    "gpu": bool(tf.config.list_physical_devices("GPU"))},
         "data": {"path": os.path.abspath(args.data), "train_characters": int(len(train_ids)),
                  "validation_characters": int(len(val_ids)),
                  "split": "first 90% of train.txt / last 10% (by characters)"},
@@ -277,10 +278,10 @@ def print_table(record):
                          f"{r['wall_seconds']:.1f}", f"{r['steady_tokens_per_second']:,.0f}", ""))
     g = record.get("generation_speed")
     if g:
-        rows.append(("generation, cached", f"{g['new_tokens']} tokens", "", f"{g['cached']['seconds']:.2f}",
-                     f"{g['cached']['tokens_per_second']:,.0f}", f"{g['speedup']:.1f}x"))
-        rows.append(("generation, uncached", f"{g['new_tokens']} tokens", "", f"{g['uncached']['seconds']:.2f}",
-                     f"{g['uncached']['tokens_per_second']:,.0f}", "1.0x"))
+        for name, run, ratio in (("cached", g["cached"], f"{g['speedup']:.1f}x"),
+                                 ("uncached", g["uncached"], "1.0x")):
+            rows.append((f"generation, {name}", f"{g['new_tokens']} tokens", "",
+                         f"{run['seconds']:.2f}", f"{run['tokens_per_second']:,.0f}", ratio))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     print()
     for i, row in enumerate(rows):

@@ -26,7 +26,8 @@ class PackingTest(tf.test.TestCase):
         ids = np.random.RandomState(0).randint(0, 50, size=41).astype(np.int32)
         self.assertAllEqual(packing.pack_windows(tf.constant(ids), 8),
                             packing.pack_windows(ids, 8))
-        self.assertAllEqual(packing.pack_windows(ids, 8, offset=3), packing.pack_windows(ids[3:], 8))
+        self.assertAllEqual(packing.pack_windows(ids, 8, offset=3),
+                            packing.pack_windows(ids[3:], 8))
 
     def test_concat_adds_separators_between_documents(self):
         out = packing.concat_token_ids([[1, 2], [3], [4, 5]], separator_ids=[0])

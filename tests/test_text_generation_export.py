@@ -116,5 +116,6 @@ class TextGenerationExportTest(tf.test.TestCase):
         keras_nll = total(y, self.model(x)) + total(ids[65:][None], self.model(ids[64:-1][None]))
         self.assertAllClose(self.fresh["nll"][0], float(keras_nll), rtol=1e-5)
 
+
 if __name__ == "__main__":
     tf.test.main()

@@ -43,7 +43,8 @@ class TextGenerationTaskTest(tf.test.TestCase):
 
     def test_subword_tokenizer_under_mirrored_strategy(self):
         result, _ = run_task("--tokenizer=sentencepiece", "--vocab_size=40", "--strategy=mirrored",
-                             "--train_steps=6", "--epochs=1", "--sampler=greedy", "--steps_per_execution=2")
+                             "--train_steps=6", "--epochs=1", "--sampler=greedy",
+                             "--steps_per_execution=2")
         self.assertTrue(math.isfinite(result["metrics"]["loss"]))
         served = tf.saved_model.load(result["export_path"])
         scored = served.signatures["score"](text=tf.constant(["the plot was good"]))

@@ -82,7 +82,8 @@ def run(task_main, task, defaults=None, argv=None, choices=None):
     """
     argv = list(sys.argv if argv is None else argv)
     FLAGS.unparse_flags()
-    defaults = {"model_dir": f"runs/{task}", "export_dir": f"saved_models/{task}", **(defaults or {})}
+    defaults = {"model_dir": f"runs/{task}", "export_dir": f"saved_models/{task}",
+                **(defaults or {})}
     _apply_defaults(defaults)
     try:
         extra = FLAGS(argv)

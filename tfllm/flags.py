@@ -50,8 +50,8 @@ flags.DEFINE_float("warmup_fraction", 0.1, "Share of training steps spent warmin
 flags.DEFINE_float("weight_decay", 0.01, "AdamW weight decay.")
 flags.DEFINE_float("clipnorm", 1.0, "Clip gradients to this global norm (0: no clipping).")
 flags.DEFINE_float("ema", 0.0,
-                  "Keep a moving average of the weights with this momentum (e.g. 0.999) "
-                  "and evaluate, select and export it (0: off).")
+                   "Keep a moving average of the weights with this momentum (e.g. 0.999) "
+                   "and evaluate, select and export it (0: off).")
 flags.DEFINE_integer("patience", 2, "Early stopping patience in epochs (0: off).")
 flags.DEFINE_string("monitor", "val_loss",
                     "Validation metric for early stopping and for keeping the best epoch.")

@@ -52,7 +52,7 @@ def import_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with quiet_stderr():
         import tensorflow as tf
-        import tensorflow_text  # noqa: F401
+        import tensorflow_text  # noqa: F401,F811
 
         tf.config.list_physical_devices()  # device probing logs CUDA errors
     tf.get_logger().setLevel(logging.ERROR)

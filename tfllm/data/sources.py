@@ -80,7 +80,8 @@ def _decoded_lines(path, guard):
 def _pick_field(path, available, wanted, candidates, kind):
     if wanted:
         if wanted not in available:
-            raise DataError(path, f"{kind} column {wanted!r} not found; columns are {list(available)}")
+            raise DataError(path,
+                            f"{kind} column {wanted!r} not found; columns are {list(available)}")
         return wanted
     for name in candidates:
         if name in available:

@@ -49,7 +49,8 @@ def format_report(report):
         lines.append(f"{name:<{width}}  {row['precision']:9.4f}  {row['recall']:6.4f}  "
                      f"{row['f1']:6.4f}  {row['support']:7d}")
     lines.append(f"{'macro':<{width}}  {report['macro_precision']:9.4f}  "
-                 f"{report['macro_recall']:6.4f}  {report['macro_f1']:6.4f}  {report['examples']:7d}")
+                 f"{report['macro_recall']:6.4f}  {report['macro_f1']:6.4f}  "
+                 f"{report['examples']:7d}")
     lines.append(f"accuracy {report['accuracy']:.4f}")
     lines.append("confusion matrix (rows: true, columns: predicted)")
     lines.append(" " * (width + 2) + "  ".join(f"{n:>{width}}" for n in names))

@@ -188,7 +188,6 @@ class CausalLM(keras.Model):
         }
 
 
-
 def _fresh_initializer(spec):
     """A new initializer per layer, so layers never share one seeded instance."""
     initializer = keras.initializers.get(spec)

@@ -28,7 +28,8 @@ class ReplicaSafeAdamW(keras.optimizers.AdamW):
         clipped = super()._clip_gradients(total)  # Keras' clipping, as on one device
         grads = list(grads)
         for i, g in zip(present, clipped):
-            grads[i] = tf.math.scalar_mul(1.0 / context.num_replicas_in_sync, g)  # IndexedSlices too
+            # scalar_mul scales IndexedSlices too.
+            grads[i] = tf.math.scalar_mul(1.0 / context.num_replicas_in_sync, g)
         return grads
 
 

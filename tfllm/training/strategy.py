@@ -94,7 +94,8 @@ def resolve_steps_per_execution(requested, strategy, steps_per_epoch=None):
     if strategy.num_replicas_in_sync > 1:
         return 1
     if steps_per_epoch:
-        steps = max(d for d in range(1, min(steps, steps_per_epoch) + 1) if steps_per_epoch % d == 0)
+        steps = max(d for d in range(1, min(steps, steps_per_epoch) + 1)
+                    if steps_per_epoch % d == 0)
     return steps
 
 
