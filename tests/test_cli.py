@@ -41,6 +41,7 @@ class CliTest(tf.test.TestCase):
         root = tempfile.mkdtemp(dir=self.get_temp_dir())
         first = ["prog", f"--model_dir={root}", "--epochs=2"]
         cli.run(echo, "demo", {}, first)
+        self.assertEqual(os.listdir(root), ["flags.json"])  # no staging file left
         with open(f"{root}/flags.json") as f:
             self.assertEqual(json.load(f)["epochs"], 2)
 
@@ -58,7 +59,17 @@ class CliTest(tf.test.TestCase):
         with self.assertRaisesRegex(SystemExit, "finetune/backup"):
             cli.run(echo, "demo", {}, first + ["--epochs=3"])
 
-        shutil.rmtree(f"{root}/finetune")  # no progress left: any flags start afresh
+        shutil.rmtree(f"{root}/finetune")
+        os.makedirs(f"{root}/finished")  # and so does a finished first stage
+        with self.assertRaisesRegex(SystemExit, "finished"):
+            cli.run(echo, "demo", {}, first + ["--epochs=3"])
+        with open(f"{root}/flags.json", "w") as f:
+            f.write("{half a fi")
+        with self.assertRaisesRegex(SystemExit, f"{root}/flags.json: not the JSON tfllm writes"):
+            cli.run(echo, "demo", {}, first)
+        shutil.rmtree(f"{root}/finished")
+
+        # No progress left: any flags start afresh, whatever flags.json holds.
         self.assertEqual(cli.run(echo, "demo", {}, first + ["--epochs=3"])["epochs"], 3)
         with open(f"{root}/flags.json") as f:
             self.assertEqual(json.load(f)["epochs"], 3)

@@ -9,10 +9,10 @@ Example, in `tasks/sentiment.py`:
 import json
 import os
 import sys
-import tempfile
 
 from absl import flags
 
+from tfllm.atomic_files import write_json_atomically
 from tfllm.data.errors import DataError
 from tfllm.export.run_card import flag_values
 from tfllm.flags import FLAGS
@@ -51,7 +51,11 @@ def _check_resume(model_dir, values):
     progress = saved_progress(model_dir)
     if progress and os.path.isfile(path):
         with open(path) as f:
-            before = json.load(f)
+            try:
+                before = json.load(f)
+            except json.JSONDecodeError as error:
+                sys.exit(f"error: {path}: not the JSON tfllm writes ({error}); delete "
+                         f"{model_dir} (or pass another --model_dir) to start afresh.")
         changed = [f"--{name} was {before[name]!r}, now {value!r}"
                    for name, value in sorted(values.items())
                    if name in before and name not in _FREE_ON_RESUME and before[name] != value]
@@ -61,13 +65,7 @@ def _check_resume(model_dir, values):
                      f"to resume it, or delete {model_dir} (or pass another --model_dir) to "
                      "start afresh.")
         return
-    os.makedirs(model_dir, exist_ok=True)
-    # Written whole and renamed into place; a unique name per process, since
-    # the workers of a multi-worker run on one machine write it together.
-    handle, staging = tempfile.mkstemp(dir=model_dir, prefix="flags.json.")
-    with os.fdopen(handle, "w") as f:
-        json.dump(values, f, indent=2)
-    os.replace(staging, path)
+    write_json_atomically(path, values)
 
 
 def run(task_main, task, defaults=None, argv=None, choices=None):

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfllm.atomic_files import write_json_atomically
 from tfllm.training.keras_fixes import prepare_multi_worker_model
 
 
@@ -85,12 +86,9 @@ def _save_finished(model, model_dir, history, seconds):
     os.makedirs(folder, exist_ok=True)
     # The model's weights only: the next stage compiles its own optimizer.
     np.savez(os.path.join(folder, "weights.npz"), *model.get_weights())
-    # Written last, and renamed into place: its presence means the stage's
-    # record is whole and the weights beside it are complete.
-    staging = os.path.join(folder, "history.json.tmp")
-    with open(staging, "w") as f:
-        json.dump({"epoch": history.epoch, "history": history.history, "seconds": seconds}, f)
-    os.replace(staging, os.path.join(folder, "history.json"))
+    # Written last and whole: its presence means the weights beside it are complete.
+    write_json_atomically(os.path.join(folder, "history.json"),
+                          {"epoch": history.epoch, "history": history.history, "seconds": seconds})
 
 
 def saved_progress(model_dir):
