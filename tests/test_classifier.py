@@ -3,7 +3,8 @@ import numpy as np
 import tfllm  # noqa: F401
 import tensorflow as tf
 
-from tfllm.models.classifier import MaskedGlobalMaxPooling1D, build_classifier
+from tfllm.models.classifier import (MaskedGlobalMaxPooling1D, adversarial_perturbation,
+                                     build_classifier)
 from tfllm.runtime import set_seed
 
 SIZES = dict(vocab_size=50, num_classes=3, sequence_length=12, hidden_dim=16, num_layers=1,
@@ -29,7 +30,7 @@ class ClassifierTest(tf.test.TestCase):
 
     def test_initializer_flag_reaches_layers(self):
         model = build_classifier("transformer", **{**SIZES, "initializer": "he_normal"})
-        self.assertIsInstance(model.get_layer("logits").kernel_initializer,
+        self.assertIsInstance(model.head.get_layer("logits").kernel_initializer,
                               keras.initializers.HeNormal)
 
     def test_overfits_a_tiny_batch(self):
@@ -44,6 +45,36 @@ class ClassifierTest(tf.test.TestCase):
                           metrics=["accuracy"])
             history = model.fit(ids, labels, epochs=60, batch_size=16, verbose=0)
             self.assertEqual(history.history["accuracy"][-1], 1.0, msg=name)
+
+    def test_adversarial_perturbation_is_sized_per_example(self):
+        embedded = tf.constant([[[3.0, 4.0], [1.0, 1.0]], [[0.0, 1.0], [7.0, 7.0]]])
+        mask = tf.constant([[True, True], [True, False]])
+        gradient = tf.constant([[[0.0, 2.0], [0.0, 0.0]], [[1.0, 0.0], [5.0, 5.0]]])
+        step = adversarial_perturbation(gradient, embedded, mask, 0.1)
+        # Example 0: embedding norm sqrt(27), all along the gradient's one axis.
+        self.assertAllClose(step[0], [[0.0, 0.1 * 27 ** 0.5], [0.0, 0.0]])
+        # Example 1: its padded position neither sizes nor receives the step.
+        self.assertAllClose(step[1], [[0.1, 0.0], [0.0, 0.0]])
+
+    def test_adversarial_step_trains_on_a_harder_loss(self):
+        rng = np.random.default_rng(0)
+        ids = rng.integers(3, 50, size=(8, 6)).astype("int32")
+        ids[:4, 4:] = 0
+        labels = rng.integers(0, 3, size=8).astype("int32")
+        for name in ("transformer", "lstm"):
+            losses = []
+            for epsilon in (0.0, 0.5):
+                set_seed(0)
+                model = build_classifier(name, **SIZES, adversarial_epsilon=epsilon)
+                model.compile(keras.optimizers.SGD(0.0),  # no update: losses of one model
+                              keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+                losses.append((model.evaluate(ids, labels, verbose=0),
+                               model.train_on_batch(ids, labels)))
+            (clean, plain_step), (same_clean, adversarial_step) = losses
+            self.assertAllClose(same_clean, clean, msg=name)
+            self.assertAllClose(plain_step, clean, rtol=1e-5, msg=name)
+            # The step's loss is the mean of the clean and the attacked loss.
+            self.assertGreater(adversarial_step, clean * 1.01, msg=name)
 
     def test_unknown_model(self):
         with self.assertRaisesRegex(ValueError, "--model must be one of transformer, lstm"):

@@ -68,7 +68,7 @@ class StrategyTest(tf.test.TestCase):
 class MirroredMatchesDefaultTest(tf.test.TestCase):
     """The same tiny training, on one device and mirrored over two, ends alike."""
 
-    def train(self, strategy):
+    def train(self, strategy, adversarial_epsilon):
         texts = [t for t, _ in EXAMPLES]
         labels = [int(label == "positive") for _, label in EXAMPLES]
         set_seed(0)
@@ -77,14 +77,16 @@ class MirroredMatchesDefaultTest(tf.test.TestCase):
         set_seed(0)
         with strategy.scope():
             model = transformer_classifier(100, 2, 16, hidden_dim=16, num_layers=1,
-                                           num_heads=2, intermediate_dim=32, dropout=0.0)
+                                           num_heads=2, intermediate_dim=32, dropout=0.0,
+                                           adversarial_epsilon=adversarial_epsilon)
             model.compile(adamw(3e-3, total_steps=24, warmup_steps=2),
                           keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                           jit_compile=False)
         return model.fit(data, epochs=3, verbose=0).history["loss"]
 
     def test_losses_match(self):
-        single = self.train(get_strategy("default"))
-        mirrored = self.train(get_strategy("mirrored"))
-        self.assertLess(single[-1], single[0])  # it learned something
-        self.assertAllClose(single, mirrored, rtol=1e-3, atol=1e-4)
+        for epsilon in (0.0, 0.1):  # plain and adversarial training steps
+            single = self.train(get_strategy("default"), epsilon)
+            mirrored = self.train(get_strategy("mirrored"), epsilon)
+            self.assertLess(single[-1], single[0])  # it learned something
+            self.assertAllClose(single, mirrored, rtol=1e-3, atol=1e-4, msg=f"epsilon {epsilon}")
