@@ -40,10 +40,6 @@ flags.DEFINE_enum("pooling", "mean", list(POOLINGS),
                   "How the Transformer summarises positions: masked mean or max.")
 flags.DEFINE_float("token_dropout", 0.0,
                    "Share of training tokens replaced by the unknown token each epoch.")
-flags.DEFINE_float("adversarial_epsilon", 0.0,
-                   "Adversarial training: also train on each batch with its embedded text "
-                   "moved this far (relative to its norm) the way that raises the loss most; "
-                   "0: off. About doubles the cost of a step.", lower_bound=0.0)
 flags.DEFINE_string("finetune_data", None,
                     "Data for a second training stage after the first, same forms as --data: "
                     "text that looks like what the model will see (e.g. whole sentences "
@@ -53,6 +49,12 @@ flags.DEFINE_integer("finetune_epochs", 4, "Epochs of the --finetune_data stage.
 flags.DEFINE_float("finetune_learning_rate", 3e-4,
                    "Peak learning rate of the --finetune_data stage (no warm-up).",
                    lower_bound=0.0)
+flags.DEFINE_float("adversarial_epsilon", 0.0,
+                   "Adversarial training: also train on each batch with its embedded text "
+                   "moved this far (relative to its norm) the way that raises the loss most; "
+                   "0: off. About doubles the cost of a step.", lower_bound=0.0)
+flags.DEFINE_float("finetune_adversarial_epsilon", 0.0,
+                   "--adversarial_epsilon of the --finetune_data stage.", lower_bound=0.0)
 flags.DEFINE_bool("bucket", True,
                   "Batch texts of similar length together (else pad every batch to "
                   "--sequence_length).")
@@ -108,6 +110,7 @@ def _finetune(model, strategy, data, encoder, evaluation, model_dir, FLAGS):
             "beats them" if FLAGS.patience else "")
     report.stage(f"Fine-tuning on {FLAGS.finetune_data} for {FLAGS.finetune_epochs} "
                  f"epochs{kept}")
+    model.adversarial_epsilon = FLAGS.finetune_adversarial_epsilon
     _compile(model, strategy, FLAGS, len(data.finetune), FLAGS.finetune_epochs,
              FLAGS.finetune_learning_rate, 0.0)
     history, seconds = fit(

@@ -196,11 +196,11 @@ class MultiWorkerTest(tf.test.TestCase):
         root = tempfile.mkdtemp(dir=self.get_temp_dir())
         workers = [f"localhost:{port}" for port in _free_ports(2)]
         # Fine-tuning with model selection covers evaluation and a second
-        # compile under the strategy as well; adversarial training, the
-        # classifier's own training step.
+        # compile under the strategy as well, there switching to the
+        # classifier's own (adversarial) training step.
         command = task_command("--strategy=multi_worker", "--epochs=1", "--patience=1",
                                "--finetune_data=sample", "--finetune_epochs=1",
-                               "--adversarial_epsilon=0.05",
+                               "--finetune_adversarial_epsilon=0.05",
                                f"--model_dir={root}/run", f"--export_dir={root}/export")
         processes = []
         for index in range(2):

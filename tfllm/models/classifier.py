@@ -88,7 +88,8 @@ class TextClassifier(keras.Model):
             [batch, length, dim] that carry the padding mask.
         head: a model from those vectors to logits, honouring the mask.
         adversarial_epsilon: perturbation size relative to each example's
-            embedding norm; 0 trains plainly.
+            embedding norm; 0 trains plainly. The attribute may change
+            between training stages; it takes effect at the next `compile`.
 
     Example:
 
