@@ -51,10 +51,17 @@ flags.DEFINE_float("finetune_learning_rate", 3e-4,
                    lower_bound=0.0)
 flags.DEFINE_float("adversarial_epsilon", 0.0,
                    "Adversarial training: also train on each batch with its embedded text "
-                   "moved this far (relative to its norm) the way that raises the loss most; "
-                   "0: off. About doubles the cost of a step.", lower_bound=0.0)
+                   "moved this far (a share of its norm, at most 1) the way that raises the "
+                   "loss most; 0: off. About doubles the cost of a step.",
+                   lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_float("finetune_adversarial_epsilon", 0.0,
-                   "--adversarial_epsilon of the --finetune_data stage.", lower_bound=0.0)
+                   "--adversarial_epsilon of the --finetune_data stage.",
+                   lower_bound=0.0, upper_bound=1.0)
+flags.register_multi_flags_validator(
+    ["finetune_adversarial_epsilon", "finetune_data"],
+    lambda values: not values["finetune_adversarial_epsilon"] or values["finetune_data"],
+    "--finetune_adversarial_epsilon applies to the --finetune_data stage; "
+    "pass --finetune_data, or --adversarial_epsilon for training on --data")
 flags.DEFINE_bool("bucket", True,
                   "Batch texts of similar length together (else pad every batch to "
                   "--sequence_length).")

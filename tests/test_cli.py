@@ -63,10 +63,12 @@ class CliTest(tf.test.TestCase):
         os.makedirs(f"{root}/finished")  # and so does a finished first stage
         with self.assertRaisesRegex(SystemExit, "finished"):
             cli.run(echo, "demo", {}, first + ["--epochs=3"])
-        with open(f"{root}/flags.json", "w") as f:
-            f.write("{half a fi")
-        with self.assertRaisesRegex(SystemExit, f"{root}/flags.json: not the JSON tfllm writes"):
-            cli.run(echo, "demo", {}, first)
+        for corrupt in ("{half a fi", '["epochs"]'):  # not JSON; JSON but not flags
+            with open(f"{root}/flags.json", "w") as f:
+                f.write(corrupt)
+            with self.assertRaisesRegex(SystemExit,
+                                        f"{root}/flags.json: not the JSON tfllm writes"):
+                cli.run(echo, "demo", {}, first)
         shutil.rmtree(f"{root}/finished")
 
         # No progress left: any flags start afresh, whatever flags.json holds.

@@ -137,6 +137,10 @@ class SentimentTaskTest(tf.test.TestCase):
             self.run_task(root, "--data=/no/such.tsv")
         with self.assertRaisesRegex(SystemExit, "--finetune_epochs=0: 0 is not a positive integer"):
             self.run_task(root, "--finetune_data=sample", "--finetune_epochs=0")
+        with self.assertRaisesRegex(SystemExit, r"not a number in the range \[0.0, 1.0\]"):
+            self.run_task(root, "--adversarial_epsilon=4")
+        with self.assertRaisesRegex(SystemExit, "applies to the --finetune_data stage"):
+            self.run_task(root, "--finetune_adversarial_epsilon=0.05")
         with self.assertRaisesRegex(SystemExit, "--model must be one of transformer, lstm"):
             self.run_task(root, "--model=cnn")
         with self.assertRaisesRegex(SystemExit, "strategy"):

@@ -54,8 +54,11 @@ def _check_resume(model_dir, values):
             try:
                 before = json.load(f)
             except json.JSONDecodeError as error:
-                sys.exit(f"error: {path}: not the JSON tfllm writes ({error}); delete "
-                         f"{model_dir} (or pass another --model_dir) to start afresh.")
+                before = error
+        if not isinstance(before, dict):
+            found = before if isinstance(before, Exception) else f"a {type(before).__name__}"
+            sys.exit(f"error: {path}: not the JSON tfllm writes ({found}); delete "
+                     f"{model_dir} (or pass another --model_dir) to start afresh.")
         changed = [f"--{name} was {before[name]!r}, now {value!r}"
                    for name, value in sorted(values.items())
                    if name in before and name not in _FREE_ON_RESUME and before[name] != value]
