@@ -19,8 +19,8 @@ def git_commit():
         return "unknown"
 
 
-def write_results(name, rows, started, **extra):
-    """Writes `benchmarks/results/<name>.json` with the protocol's fields."""
+def write_results(name, rows, started, path=None, **extra):
+    """Writes `benchmarks/results/<name>.json` (or `path`) with the protocol's fields."""
     from tfllm.export.run_card import library_versions
 
     record = {
@@ -32,10 +32,10 @@ def write_results(name, rows, started, **extra):
         **extra,
         "runs": rows,
     }
-    os.makedirs(RESULTS, exist_ok=True)
-    path = os.path.join(RESULTS, f"{name}.json")
+    path = path or os.path.join(RESULTS, f"{name}.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
-        json.dump(record, f, indent=2)
+        json.dump(record, f, indent=2, default=float)
     return path
 
 

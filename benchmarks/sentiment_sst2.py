@@ -21,11 +21,12 @@ Writes benchmarks/results/sentiment_sst2.json. Takes about 50 minutes on 2 cores
     python benchmarks/sentiment_sst2.py "transformer, adversarial fine-tuning"
 
 runs only the quality rows named (here in about 15 minutes) and writes
-benchmarks/results/sentiment_sst2.<name>.json.
+benchmarks/results/sentiment_sst2.<name>.json. The results hold
+`target_command`, the `python -m tasks.sentiment` line of the target row,
+whose fine-tuning data `--write_sentences=PATH` writes (`prepare_command`).
 """
 
 import csv
-import json
 import os
 import sys
 import tempfile
@@ -92,26 +93,24 @@ def write_whole_sentences(path):
 
 
 def run(kind, name, flags, seed=0):
+    """One run of the sentiment task as a user would start it, as a table row."""
     with tempfile.TemporaryDirectory() as scratch:
         result = sentiment.main(["sentiment", *COMMON, *flags, f"--seed={seed}",
                                  f"--model_dir={scratch}/run", f"--export_dir={scratch}/export"])
-        with open(os.path.join(result["export_path"], "run_card.json")) as f:
-            card = json.load(f)
-    epochs = card["epochs_run"]
-    seconds = card["training_seconds"]
-    examples = epochs * card["data"]["train_examples"]
-    row = {"kind": kind, "run": name, "seed": seed, "flags": " ".join(flags), "epochs": epochs}
-    if card["finetune"]:
-        row["finetune_epochs"] = card["finetune"]["epochs_run"]
-        examples += row["finetune_epochs"] * card["finetune"]["examples"]
-        row["dev_accuracy_before_finetune"] = round(
-            card["finetune"]["metrics_before"]["accuracy"], 4)
+    train, *finetune = result.stages
+    seconds = result.training_seconds
+    examples = sum(stage.epochs_run * stage.examples for stage in result.stages)
+    row = {"kind": kind, "run": name, "seed": seed, "flags": " ".join(flags),
+           "epochs": train.epochs_run}
+    if finetune:
+        row["finetune_epochs"] = finetune[0].epochs_run
+        row["dev_accuracy_before_finetune"] = round(finetune[0].metrics_before["accuracy"], 4)
     return {
         **row,
         "train_seconds": round(seconds, 1),
         "train_examples_per_s": round(examples / seconds, 1),
-        "dev_accuracy": round(result["metrics"]["accuracy"], 4),
-        "dev_macro_f1": round(result["metrics"]["macro_f1"], 4),
+        "dev_accuracy": round(result.metrics["accuracy"], 4),
+        "dev_macro_f1": round(result.metrics["macro_f1"], 4),
     }
 
 
@@ -123,6 +122,25 @@ def seed_mean(rows):
                 "dev_accuracy_before_finetune", "dev_accuracy", "dev_macro_f1"):
         mean[key] = round(sum(r[key] for r in rows) / len(rows), 4 if "dev" in key else 1)
     return mean
+
+
+def finetuning(sentences):
+    return [f"--finetune_data={sentences}", "--finetune_epochs=4",
+            "--finetune_learning_rate=3e-4"]
+
+
+# The target row's fine-tuning data, written from train.tsv (nothing of dev).
+SENTENCES = "/tmp/sst2_whole_sentences.tsv"
+PREPARE_COMMAND = f"python benchmarks/sentiment_sst2.py --write_sentences={SENTENCES}"
+
+
+def target_command():
+    """The command that trains and exports the target row's model (seed 0),
+    run from the project root after `PREPARE_COMMAND`."""
+    flags = dict(QUALITY_RUNS)["transformer, adversarial fine-tuning"]
+    common = [flag.replace(SHARED_DATA, "../shared/data") for flag in COMMON]
+    return " ".join(["python -m tasks.sentiment", *common, *flags, *finetuning(SENTENCES),
+                     "--seed=0"])
 
 
 def main(only=()):
@@ -143,9 +161,8 @@ def main(only=()):
         for name, flags in QUALITY_RUNS:
             if only and name not in only:
                 continue
-            flags = flags + [f"--finetune_data={sentences}", "--finetune_epochs=4",
-                             "--finetune_learning_rate=3e-4"]
-            seeded = [run("quality", name, flags, seed) for seed in SEEDS]
+            seeded = [run("quality", name, flags + finetuning(sentences), seed)
+                      for seed in SEEDS]
             rows += seeded + [seed_mean(seeded)]
     print()
     print_table(rows, ["kind", "run", "seed", "epochs", "finetune_epochs", "train_seconds",
@@ -154,6 +171,7 @@ def main(only=()):
     name = "sentiment_sst2" + "".join(
         "." + "_".join(run_name.replace(",", "").split()) for run_name in only)
     path = write_results(name, rows, started,
+                         target_command=target_command(), prepare_command=PREPARE_COMMAND,
                          split="SST-2 dev.tsv (872 examples)",
                          finetune_data=f"{count} whole training sentences (write_whole_sentences)",
                          budget="speed: 1 epoch each, seed 0; quality: transformer up to 3 "
@@ -166,4 +184,8 @@ def main(only=()):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if len(sys.argv) == 2 and sys.argv[1].startswith("--write_sentences="):
+        path = sys.argv[1].split("=", 1)[1]
+        print(f"wrote {write_whole_sentences(path)} whole training sentences to {path}")
+    else:
+        main(sys.argv[1:])

@@ -15,3 +15,9 @@ import tensorflow as tf  # noqa: E402
 _cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(
     _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: trains a task end to end or starts processes "
+                   "(deselect with -m 'not slow')")

@@ -1,3 +1,5 @@
+import json
+
 import keras
 import numpy as np
 import tfllm  # noqa: F401
@@ -7,7 +9,7 @@ from tfllm.models.classifier import (MaskedGlobalMaxPooling1D, adversarial_pertu
                                      build_classifier)
 from tfllm.runtime import set_seed
 
-SIZES = dict(vocab_size=50, num_classes=3, sequence_length=12, hidden_dim=16, num_layers=1,
+SIZES = dict(vocabulary_size=50, num_classes=3, sequence_length=12, hidden_dim=16, num_layers=1,
              num_heads=2, intermediate_dim=32, dropout=0.0)
 
 
@@ -77,6 +79,18 @@ class ClassifierTest(tf.test.TestCase):
             # the clean and the attacked loss.
             model.adversarial_epsilon = 0.5
             self.assertGreater(step(), clean * 1.01, msg=name)
+
+    def test_rebuilt_from_its_config(self):
+        ids = tf.constant([[2, 7, 9, 0]])
+        for name in ("transformer", "lstm"):
+            model = build_classifier(name, **SIZES, adversarial_epsilon=0.1)
+            config = model.get_config()
+            self.assertEqual((config["vocabulary_size"], config["adversarial_epsilon"]),
+                             (50, 0.1))
+            clone = type(model).from_config(json.loads(json.dumps(config)))
+            clone.set_weights(model.get_weights())
+            self.assertAllClose(clone(ids), model(ids), msg=name)
+            self.assertEqual(clone.name, model.name)
 
     def test_unknown_model(self):
         with self.assertRaisesRegex(ValueError, "--model must be one of transformer, lstm"):

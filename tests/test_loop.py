@@ -1,4 +1,5 @@
 import os
+import sys
 
 import keras
 import numpy as np
@@ -6,7 +7,7 @@ import tfllm  # noqa: F401
 import tensorflow as tf
 
 from tfllm.runtime import set_seed
-from tfllm.training.loop import clear_finished, fit
+from tfllm.training.loop import ProgressLines, clear_finished, fit
 
 
 def data(seed, flip=False):
@@ -57,6 +58,19 @@ class FitTest(tf.test.TestCase):
         self.assertEqual(first.history["loss"], second.history["loss"])
         self.assertGreater(seconds, 0)
         self.assertNotEmpty(os.listdir(os.path.join(root, "a", "logs")))  # TensorBoard
+
+    def test_progress_lines_within_an_epoch_in_a_log(self):
+        ticks = iter(range(0, 1000, 20))  # 20 "seconds" between batches
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        with self.captureWritesToStream(sys.stdout) as printed:
+            model.fit(data(0), epochs=1, verbose=0,
+                      callbacks=[ProgressLines(seconds=30, clock=lambda: next(ticks))])
+        lines = printed.contents().splitlines()
+        # Four batches, 20 s apart: lines after the second and the fourth.
+        self.assertEqual([line.split(" - ")[0] for line in lines],
+                         ["  epoch 1 step 2/4", "  epoch 1 step 4/4"])
+        self.assertRegex(lines[0], r"loss: \d+\.\d{4}$")
 
     def test_early_stopping_keeps_the_best_epoch(self):
         root = self.get_temp_dir()

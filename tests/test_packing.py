@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfllm.data import packing
-from tfllm.data.tokenizers import build_tokenizer
+from tfllm.data.tokenizers import train_tokenizer
 
 
 class PackingTest(tf.test.TestCase):
@@ -61,7 +61,7 @@ class PackingTest(tf.test.TestCase):
     def test_tokenize_stream_keeps_line_breaks(self):
         text = "First Citizen:\nBefore we proceed\n\nany further, h\u00e9ar me"
         for kind in ("char", "byte"):
-            tokenizer = build_tokenizer(kind, vocab_size=256)
+            tokenizer = train_tokenizer(kind, [text], vocab_size=256)
             ids = packing.tokenize_stream(tokenizer, text, batch_lines=2)
             expected = [ord(c) for c in text] if kind == "char" else list(text.encode("utf-8"))
             self.assertAllEqual(ids, expected)

@@ -4,10 +4,10 @@ import tfllm  # noqa: F401
 import numpy as np
 import tensorflow as tf
 
-from tfllm.data.pipeline import (TextEncoder, bucket_boundaries, classification_dataset,
-                                 drop_tokens)
+from tfllm.data.pipeline import bucket_boundaries, classification_dataset, drop_tokens
 from tfllm.data.sample import sentiment_examples
-from tfllm.data.tokenizers import build_tokenizer
+from tfllm.data.tokenizers import train_tokenizer
+from tfllm.preprocessors import ClassificationPreprocessor, Preprocessor
 
 EXAMPLES = sentiment_examples(300, seed=2)
 TEXTS = [t for t, _ in EXAMPLES]
@@ -18,10 +18,10 @@ class PipelineTest(tf.test.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tokenizer = build_tokenizer("wordpiece", TEXTS, 200)
+        cls.tokenizer = train_tokenizer("wordpiece", TEXTS, 200)
 
     def test_encoder_starts_cleans_and_truncates(self):
-        encoder = TextEncoder(self.tokenizer, sequence_length=5)
+        encoder = ClassificationPreprocessor(self.tokenizer, sequence_length=5)
         ids = encoder(tf.constant(["", "THE <i>plot</i>", "the plot was not good at all"]))
         rows = ids.to_list()
         self.assertEqual(rows[0], [encoder.start_id])
@@ -29,12 +29,28 @@ class PipelineTest(tf.test.TestCase):
         self.assertEqual(rows[1], [encoder.start_id] + self.tokenizer(["the plot"])[0])
         self.assertLen(rows[2], 5)
 
+    def test_saved_and_loaded_it_encodes_alike(self):
+        encoder = ClassificationPreprocessor(self.tokenizer, sequence_length=7, lowercase=False)
+        folder = self.get_temp_dir() + "/preprocessor"
+        encoder.save(folder)
+        loaded = Preprocessor.load(folder)
+        self.assertIsInstance(loaded, ClassificationPreprocessor)
+        self.assertEqual((loaded.sequence_length, loaded.lowercase), (7, False))
+        texts = tf.constant(["The plot was NOT good at all, not at all", ""])
+        self.assertEqual(loaded(texts).to_list(), encoder(texts).to_list())
+
+    def test_trained_from_texts_as_cleaning_leaves_them(self):
+        encoder = ClassificationPreprocessor.train(["<b>GOOD</b> film"] * 20, "wordpiece", 100,
+                                                   16)
+        self.assertIn("good", encoder.tokenizer.get_vocabulary())
+        self.assertNotIn("<b>", encoder.tokenizer.get_vocabulary())
+
     def test_bucket_boundaries(self):
         self.assertEqual(bucket_boundaries(128), [9, 17, 33, 65, 129])
         self.assertEqual(bucket_boundaries(8), [9])
 
     def test_bucketed_batches_keep_every_example(self):
-        encoder = TextEncoder(self.tokenizer, sequence_length=16)
+        encoder = ClassificationPreprocessor(self.tokenizer, sequence_length=16)
         data = classification_dataset(TEXTS, LABELS, encoder, 32, shuffle=True, seed=0)
         shapes, labels, rows = set(), [], []
         for ids, y in data:
@@ -47,7 +63,7 @@ class PipelineTest(tf.test.TestCase):
         self.assertEqual(collections.Counter(rows), collections.Counter(expected))
 
     def test_padded_batches_and_order_without_shuffle(self):
-        encoder = TextEncoder(self.tokenizer, sequence_length=16)
+        encoder = ClassificationPreprocessor(self.tokenizer, sequence_length=16)
         data = classification_dataset(TEXTS, LABELS, encoder, 32, bucket=False)
         first_ids, first_labels = next(iter(data))
         self.assertEqual(first_ids.shape, (32, 16))
@@ -64,7 +80,7 @@ class PipelineTest(tf.test.TestCase):
         self.assertAllEqual(drop_tokens(ids, 0.0, unknown_id=1, seed=[0, 1]), ids)
 
     def test_word_dropout_only_where_asked(self):
-        encoder = TextEncoder(self.tokenizer, sequence_length=16)
+        encoder = ClassificationPreprocessor(self.tokenizer, sequence_length=16)
         data = classification_dataset(TEXTS, LABELS, encoder, 300, bucket=False,
                                       token_dropout=0.5, seed=1)
         ids = next(iter(data))[0].numpy()
@@ -73,7 +89,7 @@ class PipelineTest(tf.test.TestCase):
         self.assertEqual((clean.numpy() == encoder.unknown_id).mean(), 0.0)
 
     def test_word_dropout_repeats_with_the_seed_and_changes_each_epoch(self):
-        encoder = TextEncoder(self.tokenizer, sequence_length=16)
+        encoder = ClassificationPreprocessor(self.tokenizer, sequence_length=16)
 
         def two_epochs():  # unshuffled, so only word dropout can differ between epochs
             data = classification_dataset(TEXTS, LABELS, encoder, 64, bucket=False,

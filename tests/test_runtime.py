@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import tfllm  # noqa: F401
 import tensorflow as tf
 
@@ -19,6 +20,7 @@ def run(*args, **env):
                           capture_output=True, env={**environment, **env}, timeout=120)
 
 
+@pytest.mark.slow
 class RuntimeTest(tf.test.TestCase):
 
     def test_quiet_by_default(self):

@@ -4,181 +4,220 @@ import json
 import os
 import re
 import socket
+import stat
 import subprocess
 import sys
-import tempfile
 
 import tfllm  # noqa: F401
 import tensorflow as tf
 
-from tasks import sentiment
+import task_harness
+from task_harness import REPO, kill_at, quiet_environment, run_quietly
+from tasks.sentiment import DEMO_QUERIES
 from tfllm.data import sample
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--hidden_dim=32", "--intermediate_dim=64", "--num_layers=1", "--num_heads=2",
         "--sequence_length=32", "--vocab_size=200", "--batch_size=32", "--jit=false",
         "--learning_rate=5e-3"]
 QUERIES = ["the plot was good but the acting was awful", "", "<p>NOT bad &amp; funny</p>",
            "zebra " * 100, "the music was \ufffd moving"]
 
-# Loads an export the way TF Serving does: nothing but TensorFlow and TF Text.
-SERVE = """
-import json, sys
-import tensorflow as tf, tensorflow_text  # noqa
-serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
-out = serve(text=tf.constant(json.loads(sys.argv[2])))
-print(json.dumps({"inputs": list(serve.structured_input_signature[1]),
-                  "label": [x.decode() for x in out["label"].numpy()],
-                  "label_id": out["label_id"].numpy().tolist(),
-                  "probabilities": out["probabilities"].numpy().tolist()}))
-"""
+
+def write_tsv(path, examples, label=lambda name: int(name == "positive")):
+    with open(path, "w") as f:
+        f.write("sentence\tlabel\n" + "".join(f"{text}\t{label(name)}\n"
+                                              for text, name in examples))
+    return path
 
 
-def task_command(*args):
-    return [sys.executable, "-m", "tasks.sentiment", *TINY, *args]
-
-
-def run_quietly(command, **kwargs):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=600, **kwargs)
-
-
-def kill_at(command, line_start):
-    """Runs `command` until it prints a line starting with `line_start`, kills
-    it there, and returns its exit status."""
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    for line in process.stdout:
-        if line.startswith(line_start):
-            process.kill()
-            break
-    return process.wait(timeout=60)
-
-
-class SentimentTaskTest(tf.test.TestCase):
-
-    def run_task(self, root, *args):
-        return sentiment.main(["sentiment", f"--model_dir={root}/run",
-                               f"--export_dir={root}/export", *TINY, *args])
+class SentimentTaskTest(task_harness.TaskTestCase):
+    task_module = "tasks.sentiment"
+    tiny = TINY
 
     def test_trains_exports_and_serves_raw_text(self):
-        root = tempfile.mkdtemp(dir=self.get_temp_dir())
-        result = self.run_task(root, "--epochs=4")
-        self.assertGreater(result["metrics"]["accuracy"], 0.8)
-        path = result["export_path"]
+        result, root = self.run_task("--epochs=4")
+        self.assertGreater(result.metrics["accuracy"], 0.8)
+        path = result.export_path
         self.assertEqual(path, f"{root}/export/1")
         self.assertEqual(sorted(os.listdir(f"{root}/export")), ["1"])  # no staging left
         with open(os.path.join(path, "run_card.json")) as f:
             card = json.load(f)
         self.assertEqual(card["task"], "sentiment")
         self.assertEqual(card["flags"]["epochs"], 4)
-        self.assertEqual(card["metrics"]["accuracy"], result["metrics"]["accuracy"])
+        self.assertEqual(card["metrics"]["accuracy"], result.metrics["accuracy"])
+        self.assertEqual(card["stages"][0]["epochs_run"], 4)
         self.assertIn("tensorflow", card["versions"])
-        self.assertTrue(os.path.isfile(os.path.join(path, "assets.extra/tokenizer/vocab.txt")))
+        self.assertTrue(os.path.isfile(os.path.join(
+            path, "assets.extra/preprocessor/vocab.txt")))
+        self.assertEqual([a["text"] for a in result.answers], DEMO_QUERIES)
 
-        served = json.loads(run_quietly([sys.executable, "-c", SERVE, path,
-                                         json.dumps(QUERIES)], check=True).stdout)
-        self.assertEqual(served["inputs"], ["text"])
-        model, encoder = result["model"], result["encoder"]
-        expected = tf.nn.softmax(model(encoder(tf.constant(QUERIES)).to_tensor())).numpy()
-        self.assertAllClose(served["probabilities"], expected, atol=1e-5)
-        self.assertEqual(served["label_id"], expected.argmax(-1).tolist())
+        model, preprocessor = result.model, result.preprocessor
+        expected = tf.nn.softmax(model(preprocessor(tf.constant(QUERIES)).to_tensor())).numpy()
         names = ["negative", "positive"]
-        self.assertEqual(served["label"], [names[i] for i in served["label_id"]])
+        self.assert_serves_like_the_model(path, "serving_default", {"text": QUERIES}, {
+            "probabilities": expected, "label_id": expected.argmax(-1),
+            "label": [names[i] for i in expected.argmax(-1)]})
+        empty = self.serve_fresh(path, "serving_default", {"text": []})
+        self.assertEqual(empty["outputs"]["label"], [])
 
     def test_lstm_from_a_tsv_file_exports_the_next_version(self):
-        root = tempfile.mkdtemp(dir=self.get_temp_dir())
+        root = self.fresh_root()
         os.makedirs(f"{root}/export/1")
-        data = os.path.join(root, "train.tsv")
-        with open(data, "w") as f:
-            f.write("sentence\tlabel\n" + "".join(
-                f"{text}\t{int(label == 'positive')}\n"
-                for text, label in sample.sentiment_examples(300)))
-        result = self.run_task(root, "--model=lstm", "--epochs=1", f"--data={data}",
-                               "--label_names=neg,pos")
-        self.assertEqual(result["export_path"], f"{root}/export/2")
-        self.assertEqual(result["metrics"]["label_names"], ["neg", "pos"])
+        data = write_tsv(os.path.join(root, "train.tsv"), sample.sentiment_examples(300))
+        result, _ = self.run_task("--model=lstm", "--epochs=1", f"--data={data}",
+                                  "--label_names=neg,pos", root=root)
+        self.assertEqual(result.export_path, f"{root}/export/2")
+        self.assertEqual(result.metrics["label_names"], ["neg", "pos"])
 
     def test_one_seed_repeats_the_run(self):
         # Word dropout and shuffling are the random parts of the input pipeline.
         args = ["--epochs=2", "--patience=0", "--token_dropout=0.2", "--seed=4"]
-        first, second = (self.run_task(tempfile.mkdtemp(dir=self.get_temp_dir()), *args)
-                         for _ in range(2))
-        self.assertEqual(first["history"]["loss"], second["history"]["loss"])
+        first, second = (self.run_task(*args)[0] for _ in range(2))
+        self.assertEqual(first.stages[0].history["loss"], second.stages[0].history["loss"])
 
     def test_fine_tuning_follows_training_and_is_recorded(self):
-        root = tempfile.mkdtemp(dir=self.get_temp_dir())
-        tuning = os.path.join(root, "sentences.tsv")
-        with open(tuning, "w") as f:
-            f.write("sentence\tlabel\n" + "".join(
-                f"{text}\t{label}\n" for text, label in sample.sentiment_examples(100, seed=1)))
-        result = self.run_task(root, "--epochs=1", f"--finetune_data={tuning}",
-                               "--finetune_epochs=2", "--finetune_learning_rate=1e-3")
-        with open(os.path.join(result["export_path"], "run_card.json")) as f:
+        root = self.fresh_root()
+        tuning = write_tsv(os.path.join(root, "sentences.tsv"),
+                           sample.sentiment_examples(100, seed=1), label=str)
+        result, _ = self.run_task("--epochs=1", f"--finetune_data={tuning}",
+                                  "--finetune_epochs=2", "--finetune_learning_rate=1e-3",
+                                  root=root)
+        with open(os.path.join(result.export_path, "run_card.json")) as f:
             card = json.load(f)
-        self.assertEqual(card["epochs_run"], 1)
-        self.assertEqual(card["finetune"]["examples"], 100)
-        self.assertEqual(card["finetune"]["epochs_run"], 2)
-        before = card["finetune"]["metrics_before"]["accuracy"]
+        train, finetune = card["stages"]
+        self.assertEqual((train["name"], train["epochs_run"]), ("train", 1))
+        self.assertEqual((finetune["examples"], finetune["epochs_run"]), (100, 2))
+        before = finetune["metrics_before"]["accuracy"]
         self.assertGreaterEqual(card["metrics"]["accuracy"], before)  # never worse on eval
-        self.assertGreater(card["training_seconds"], card["finetune"]["seconds"])
+        self.assertEqual(card["training_seconds"], train["seconds"] + finetune["seconds"])
         self.assertFalse(os.path.exists(f"{root}/run/finished"))  # the next run starts afresh
 
         with open(tuning, "a") as f:
             f.write("a calm film\tneutral\n")
         with self.assertRaisesRegex(SystemExit, f"{tuning}:102.*'neutral'"):
-            self.run_task(root, "--epochs=1", f"--finetune_data={tuning}")
+            self.run_task("--epochs=1", f"--finetune_data={tuning}", root=root)
 
-    def test_bad_input_stops_with_a_message(self):
-        root = tempfile.mkdtemp(dir=self.get_temp_dir())
-        with self.assertRaisesRegex(SystemExit, "error: /no/such.tsv: no such file"):
-            self.run_task(root, "--data=/no/such.tsv")
-        with self.assertRaisesRegex(SystemExit, "--finetune_epochs=0: 0 is not a positive integer"):
-            self.run_task(root, "--finetune_data=sample", "--finetune_epochs=0")
-        with self.assertRaisesRegex(SystemExit, r"not a number in the range \[0.0, 1.0\]"):
-            self.run_task(root, "--adversarial_epsilon=4")
-        with self.assertRaisesRegex(SystemExit, "applies to the --finetune_data stage"):
-            self.run_task(root, "--finetune_adversarial_epsilon=0.05")
-        with self.assertRaisesRegex(SystemExit, "--model must be one of transformer, lstm"):
-            self.run_task(root, "--model=cnn")
-        with self.assertRaisesRegex(SystemExit, "strategy"):
-            self.run_task(root, "--strategy=horovod")
+    def test_a_mistyped_label_stops_the_run_naming_its_line(self):
+        root = self.fresh_root()
+        examples = sample.sentiment_examples(300)
+        examples[3] = (examples[3][0], "positve")
+        data = write_tsv(os.path.join(root, "train.tsv"), examples,
+                         label=lambda name: name if name == "positve" else int(name == "positive"))
+        with self.assertRaisesRegex(SystemExit, rf"{data}:5: field 'label': label 'positve' is "
+                                                "not an integer like the other labels"):
+            self.run_task(f"--data={data}", root=root)
+        with self.assertRaisesRegex(SystemExit, rf"{data}:5: field 'label': label 'positve' is "
+                                                r"not one of --label_names \['neg', 'pos'\]"):
+            self.run_task(f"--data={data}", "--label_names=neg,pos", root=root)
+        with self.captureWritesToStream(sys.stdout) as printed:
+            result, _ = self.run_task(f"--data={data}", "--epochs=1", "--skip_bad_rows",
+                                      root=root)
+        self.assertEqual(result.metrics["label_names"], ["0", "1"])  # still two classes
+        self.assertIn("skipped rows  1 (see the run card)", printed.contents())
+        with open(os.path.join(result.export_path, "run_card.json")) as f:
+            self.assertEqual(json.load(f)["data"]["bad_rows"]["skipped_rows"], 1)
+
+    def test_bad_flags_stop_before_any_work(self):
+        root = self.fresh_root()
+        cases = [
+            (["--data=/no/such.tsv"], "error: /no/such.tsv: no such file"),
+            ([f"--data={root}"], f"error: {root}: is a directory; name a file in it"),
+            (["--finetune_data=sample", "--finetune_epochs=0"],
+             "--finetune_epochs=0: 0 is not a positive integer"),
+            (["--adversarial_epsilon=4"], r"not a number in the range \[0.0, 1.0\]"),
+            (["--finetune_adversarial_epsilon=0.05"],
+             "--finetune_adversarial_epsilon set the --finetune_data stage"),
+            (["--finetune_epochs=2"], "--finetune_epochs set the --finetune_data stage"),
+            (["--model=cnn"], "--model=cnn: value should be one of <transformer|lstm>"),
+            (["--strategy=horovod"], "strategy"),
+            (["--epochs=-1"], "--epochs=-1: -1 is not a positive integer"),
+            (["--batch_size=0"], "--batch_size=0: 0 is not a positive integer"),
+            (["--monitor=val_acc"], "--monitor=val_acc: value should be one of"),
+            (["--max_new_tokens=5"], "Unknown command line flag 'max_new_tokens'"),
+        ]
+        for flags, message in cases:
+            with self.assertRaisesRegex(SystemExit, message, msg=flags):
+                self.run_task(*flags, root=root)
         self.assertFalse(os.path.exists(f"{root}/export"))
 
+    def test_an_existing_export_version_stops_before_training(self):
+        root = self.fresh_root()
+        os.makedirs(f"{root}/export/3")
+        with self.assertRaisesRegex(SystemExit, f"error: {root}/export/3 already exists"):
+            self.run_task("--export_version=3", root=root)
+        self.assertFalse(os.path.exists(f"{root}/run/preprocessor"))  # no work was done
 
-class ResumeTest(tf.test.TestCase):
+
+class CommandLineTest(task_harness.TaskTestCase):
+    """What a user sees running `python -m tasks.sentiment`."""
+
+    task_module = "tasks.sentiment"
+    tiny = TINY
+
+    def test_help_lists_this_tasks_flags_and_the_shared_ones_it_reads(self):
+        for flag in ("--help", "-h", "--helpshort", "--helpfull"):
+            shown = run_quietly([sys.executable, "-m", "tasks.sentiment", flag])
+            self.assertEqual(shown.returncode, 0, shown.stderr)
+            self.assertIn("sentiment flags:\n  --adversarial_epsilon", shown.stdout)
+            self.assertIn("data flags (shared):", shown.stdout)
+            self.assertIn("--label_names", shown.stdout)
+            self.assertNotIn("--max_new_tokens", shown.stdout)  # text generation's
+            self.assertNotIn("absl", shown.stdout)
+            self.assertLess(shown.stdout.count("\n"), 200)
+
+    def test_flags_file_and_run_card_hold_the_tasks_own_flags(self):
+        root = self.fresh_root()
+        run = self.run_command(root, "--epochs=1", "--pooling=max", "--bucket=false")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        with open(f"{root}/run/flags.json") as f:
+            recorded = json.load(f)
+        with open(f"{root}/export/1/run_card.json") as f:
+            card = json.load(f)["flags"]
+        for flags in (recorded, card):
+            self.assertEqual((flags["pooling"], flags["bucket"]), ("max", False))
+            self.assertIn("adversarial_epsilon", flags)
+            self.assertNotIn("max_new_tokens", flags)
+            self.assertNotIn("flagfile", flags)
+
+    def test_bad_values_end_in_one_line_not_a_traceback(self):
+        for flag, message in (("--epochs=-1", "flag --epochs=-1: -1 is not a positive integer"),
+                              ("--batch_size=0", "flag --batch_size=0: 0 is not a positive "
+                                                 "integer")):
+            run = run_quietly([sys.executable, "-m", "tasks.sentiment", flag])
+            self.assertEqual(run.returncode, 1)
+            self.assertEqual(run.stderr, f"sentiment: {message}\n"
+                                         "Run with --helpfull to list the flags.\n")
+            self.assertEqual(run.stdout, "")  # stopped before any work
+
+    def test_exports_and_records_are_readable_by_other_users(self):
+        root = self.fresh_root()
+        run = subprocess.run(["sh", "-c", "umask 022 && exec \"$@\"", "sh",
+                              *self.command(root, "--epochs=1")],
+                             cwd=REPO, env=quiet_environment(), capture_output=True, text=True,
+                             timeout=600)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        for path in (f"{root}/export/1", f"{root}/export/1/variables"):
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o755, path)
+        for path in (f"{root}/export/1/saved_model.pb", f"{root}/run/flags.json"):
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o644, path)
 
     def test_killed_run_resumes_at_the_second_epoch(self):
-        root = tempfile.mkdtemp(dir=self.get_temp_dir())
-        command = task_command("--epochs=3", "--batch_size=4", "--patience=0",
-                               f"--model_dir={root}/run", f"--export_dir={root}/export")
-        # Epoch 1's backup is written before epoch 2 announces itself.
-        self.assertNotEqual(kill_at(command, "Epoch 2/3"), 0)
-        self.assertFalse(os.path.exists(f"{root}/export/1"))
-        changed = run_quietly(command + ["--hidden_dim=48"])
-        self.assertEqual(changed.returncode, 1)
-        self.assertIn(f"{root}/run holds an unfinished run ({root}/run/backup) started with "
-                      "other flags: --hidden_dim was 32, now 48.", changed.stderr)
-
-        second = run_quietly(command)
-        self.assertEqual(second.returncode, 0, second.stdout + second.stderr)
-        self.assertEqual(re.findall(r"^Epoch (\d)/3", second.stdout, re.M), ["2", "3"])
-        self.assertTrue(os.path.isdir(f"{root}/export/1"))
+        self.assert_resumes("--batch_size=4")
 
     def test_run_killed_while_fine_tuning_resumes_without_training_again(self):
-        root = tempfile.mkdtemp(dir=self.get_temp_dir())
-        command = task_command("--epochs=2", "--batch_size=4", "--patience=0",
-                               "--finetune_data=sample", "--finetune_epochs=3",
-                               f"--model_dir={root}/run", f"--export_dir={root}/export")
+        root = self.fresh_root()
+        command = self.command(root, "--epochs=2", "--batch_size=4", "--patience=0",
+                               "--finetune_data=sample", "--finetune_epochs=3")
         # Fine-tuning's first epoch is backed up when its second announces itself.
         self.assertNotEqual(kill_at(command, "Epoch 2/3"), 0)
 
         second = run_quietly(command)
         self.assertEqual(second.returncode, 0, second.stdout + second.stderr)
+        self.assertIn(f"A killed run finished this stage: loaded it from {root}/run/finished",
+                      second.stdout)
         # Only fine-tuning's last two epochs: the first stage (Epoch n/2) is not rerun.
         self.assertEqual(re.findall(r"^Epoch (\d/\d)", second.stdout, re.M), ["2/3", "3/3"])
+        self.assertIn("training  2 train + 3 finetune epochs", second.stdout)
         self.assertTrue(os.path.isdir(f"{root}/export/1"))
         self.assertFalse(os.path.exists(f"{root}/run/finished"))
 
@@ -193,23 +232,25 @@ def _free_ports(count):
     return ports
 
 
-class MultiWorkerTest(tf.test.TestCase):
-    """Two workers on localhost; also covers tfllm.training.keras_fixes."""
+class MultiWorkerTest(task_harness.TaskTestCase):
+    """Two workers on localhost; also covers tfllm.compat's multi-worker fixes."""
+
+    task_module = "tasks.sentiment"
+    tiny = TINY
 
     def test_two_local_workers_train_and_finish(self):
-        root = tempfile.mkdtemp(dir=self.get_temp_dir())
+        root = self.fresh_root()
         workers = [f"localhost:{port}" for port in _free_ports(2)]
         # Fine-tuning with model selection covers evaluation and a second
         # compile under the strategy as well, there switching to the
         # classifier's own (adversarial) training step.
-        command = task_command("--strategy=multi_worker", "--epochs=1", "--patience=1",
+        command = self.command(root, "--strategy=multi_worker", "--epochs=1", "--patience=1",
                                "--finetune_data=sample", "--finetune_epochs=1",
-                               "--finetune_adversarial_epsilon=0.05",
-                               f"--model_dir={root}/run", f"--export_dir={root}/export")
+                               "--finetune_adversarial_epsilon=0.05")
         processes = []
         for index in range(2):
             config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
-            env = {**os.environ, "TF_CONFIG": json.dumps(config)}
+            env = {**quiet_environment(), "TF_CONFIG": json.dumps(config)}
             processes.append(subprocess.Popen(command, cwd=REPO, env=env, text=True,
                                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
         outputs = [p.communicate(timeout=600)[0] for p in processes]
@@ -219,3 +260,7 @@ class MultiWorkerTest(tf.test.TestCase):
         self.assertIn(f"export    {root}/export/1", outputs[0])  # the chief exports once
         self.assertEqual(os.listdir(f"{root}/export"), ["1"])
         self.assertNotIn("Querying the export", outputs[1])  # joined the save, published nothing
+
+
+if __name__ == "__main__":
+    tf.test.main()

@@ -6,10 +6,10 @@ import keras
 import tfllm  # noqa: F401
 import tensorflow as tf
 
-from tfllm.data.pipeline import TextEncoder, classification_dataset
 from tfllm.data.sample import sentiment_examples
-from tfllm.data.tokenizers import build_tokenizer
-from tfllm.models.classifier import transformer_classifier
+from tfllm.data.tokenizers import train_tokenizer
+from tfllm.models.classifier import TransformerClassifier
+from tfllm.preprocessors import ClassificationPreprocessor
 from tfllm.runtime import set_seed
 from tfllm.training.optimizers import adamw
 from tfllm.training.strategy import (get_strategy, is_chief, jit_supported, resolve_jit,
@@ -72,13 +72,14 @@ class MirroredMatchesDefaultTest(tf.test.TestCase):
         texts = [t for t, _ in EXAMPLES]
         labels = [int(label == "positive") for _, label in EXAMPLES]
         set_seed(0)
-        encoder = TextEncoder(build_tokenizer("wordpiece", texts, 100), sequence_length=16)
-        data = classification_dataset(texts, labels, encoder, 16, bucket=False)
+        encoder = ClassificationPreprocessor(train_tokenizer("wordpiece", texts, 100),
+                                             sequence_length=16)
+        data = encoder.dataset(texts, labels, 16, bucket=False)
         set_seed(0)
         with strategy.scope():
-            model = transformer_classifier(100, 2, 16, hidden_dim=16, num_layers=1,
-                                           num_heads=2, intermediate_dim=32, dropout=0.0,
-                                           adversarial_epsilon=adversarial_epsilon)
+            model = TransformerClassifier(100, 2, 16, hidden_dim=16, num_layers=1,
+                                          num_heads=2, intermediate_dim=32, dropout=0.0,
+                                          adversarial_epsilon=adversarial_epsilon)
             model.compile(adamw(3e-3, total_steps=24, warmup_steps=2),
                           keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                           jit_compile=False)

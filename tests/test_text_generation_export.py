@@ -1,5 +1,6 @@
 """The text-generation export: three signatures, loaded in a fresh TF-only process."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -8,14 +9,17 @@ import tempfile
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
-from tfllm.data.packing import tokenize_stream
-from tfllm.data.tokenizers import build_tokenizer
+from tfllm.data.tokenizers import train_tokenizer
 from tfllm.decoding import RequestSampler, make_sampler
-from tfllm.export.text_generation import GenerationSettings, TextGenerator, export_text_generation
+from tfllm.decoding.generator import TextGenerator
+from tfllm.export.saved_model import export_task
+from tfllm.export.text_generation import GenerationSettings, generation_endpoints
 from tfllm.metrics.language_model import evaluate_language_model
 from tfllm.models.causal_lm import CausalLM
+from tfllm.preprocessors import LanguageModelPreprocessor
 
 # Runs in a fresh interpreter that imports only TensorFlow and TF Text, as
 # TF Serving would: no keras, keras_hub or tfllm code may be needed.
@@ -41,6 +45,9 @@ result = {
     "other_seed": gen(["to be or"] * 3, 8, 1.0, 12, top_k=4),
     "none": gen(["to be or"], 0, 1.0, 0),
     "too_many": gen(["ab"], 1000, 0.0, 0),
+    "top_p_zero": gen(["to be or"], 5, 1.0, 4, top_p=0.0),
+    "empty_batch": [sigs["serving_default"](prompt=tf.constant([], tf.string))["text"].shape[0],
+                    sigs["score"](text=tf.constant([], tf.string))["nll"].shape[0]],
     "nll": score["nll"].numpy().tolist(),
     "tokens": score["tokens"].numpy().tolist(),
     # (`import tensorflow` itself imports keras; keras_hub and tfllm must stay out.)
@@ -53,19 +60,22 @@ SCORED = ["to be or not to be, that is the question: whether 'tis nobler in the 
           "", "a"]
 
 
+@pytest.mark.slow
 class TextGenerationExportTest(tf.test.TestCase):
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         keras.utils.set_random_seed(0)
-        cls.tokenizer = build_tokenizer("char", vocab_size=128)
+        cls.preprocessor = LanguageModelPreprocessor(train_tokenizer("char", ["to be"], 128), 16)
         cls.model = CausalLM(128, 16, hidden_dim=16, num_layers=2, num_heads=2,
                              intermediate_dim=32)
         cls.settings = GenerationSettings(sampler="top_k", top_k=5, max_new_tokens=6, seed=3,
                                           temperature=0.9)
         cls.root = tempfile.mkdtemp()
-        cls.path = export_text_generation(cls.root, cls.model, cls.tokenizer, cls.settings)
+        endpoints = generation_endpoints(cls.model, cls.preprocessor, cls.settings)
+        cls.path = export_task(cls.root, cls.model, cls.preprocessor, endpoints,
+                               {"generation": dataclasses.asdict(cls.settings)})
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
         run = subprocess.run([sys.executable, "-c", FRESH, cls.path, json.dumps(SCORED)],
                              capture_output=True, text=True, env=env, timeout=300)
@@ -81,14 +91,14 @@ class TextGenerationExportTest(tf.test.TestCase):
             self.assertEqual(json.load(f)["generation"]["top_k"], 5)
 
     def test_serving_default_matches_the_python_generator(self):
-        generator = TextGenerator(self.model, self.tokenizer)
+        generator = TextGenerator(self.model, self.preprocessor)
         sampler = RequestSampler(0.9, 5, 1.0, 3)
         expected = generator(["to be or", "", "x" * 200], 6, sampler)
         self.assertEqual(self.fresh["default"], expected)
         self.assertTrue(all(len(t) == 6 for t in self.fresh["default"]))
 
     def test_greedy_generate_matches_keras_greedy_and_handles_edge_prompts(self):
-        generator = TextGenerator(self.model, self.tokenizer)
+        generator = TextGenerator(self.model, self.preprocessor)
         greedy = generator(["to be or", "", "y" * 200], 5, make_sampler("greedy"))
         self.assertEqual(self.fresh["greedy"], greedy)
         # A too-long prompt keeps its end: same output as the last 16 - 5 characters.
@@ -97,6 +107,9 @@ class TextGenerationExportTest(tf.test.TestCase):
         self.assertEqual(greedy[1], generator(["\n"], 5, make_sampler("greedy"))[0])
         self.assertEqual(self.fresh["none"], [""])
         self.assertEqual(len(self.fresh["too_many"][0]), 15)  # clipped to context - 1
+        self.assertEqual(self.fresh["top_p_zero"], generator(["to be or"], 5,
+                                                             make_sampler("greedy")))
+        self.assertEqual(self.fresh["empty_batch"], [0, 0])
 
     def test_seeded_sampling_is_repeatable(self):
         self.assertEqual(self.fresh["sampled"], self.fresh["sampled_again"])
@@ -105,7 +118,7 @@ class TextGenerationExportTest(tf.test.TestCase):
     def test_score_agrees_with_the_model_loss(self):
         self.assertEqual(self.fresh["tokens"], [len(SCORED[0]) - 1, 0, 0])
         self.assertEqual(self.fresh["nll"][1:], [0.0, 0.0])
-        ids = tokenize_stream(self.tokenizer, SCORED[0])
+        ids = self.preprocessor.token_stream(SCORED[0])
         loss = evaluate_language_model(self.model, ids, 16)["loss"]
         self.assertAllClose(self.fresh["nll"][0] / self.fresh["tokens"][0], loss, rtol=1e-5)
         # ... and with a Keras loss on the same windows: 72 predictions are

@@ -13,7 +13,7 @@ TEXTS = [text for text, _ in sentiment_examples(300)]
 class TokenizersTest(tf.test.TestCase):
 
     def round_trip(self, kind, vocab_size):
-        tokenizer = tokenizers.build_tokenizer(kind, TEXTS, vocab_size)
+        tokenizer = tokenizers.train_tokenizer(kind, TEXTS, vocab_size)
         folder = os.path.join(self.get_temp_dir(), kind)
         tokenizers.save_tokenizer(tokenizer, folder)
         loaded = tokenizers.load_tokenizer(folder)
@@ -36,13 +36,19 @@ class TokenizersTest(tf.test.TestCase):
         self.assertEqual(tokenizers.unknown_token_id(tokenizer), 1)
         self.assertEqual(tokenizers.start_token_id(tokenizer), 2)
 
-    def test_sentencepiece_vocab_too_large_is_a_clear_error(self):
-        with self.assertRaisesRegex(DataError, "--vocab_size: Vocabulary size too high"):
-            tokenizers.build_tokenizer("sentencepiece", TEXTS[:5], 5000)
+    def test_sentencepiece_vocab_size_is_an_upper_bound(self):
+        small = tokenizers.train_tokenizer("sentencepiece", TEXTS[:5], 5000)
+        self.assertLess(tokenizers.vocabulary_size(small), 100)  # what five texts can fill
+        with self.assertRaisesRegex(DataError, "--vocab_size"):
+            tokenizers.train_tokenizer("sentencepiece", [""], 5000)
 
     def test_char_and_byte(self):
-        char = self.round_trip("char", 128)
-        self.assertEqual(tokenizers.vocabulary_size(char), 128)
+        char = self.round_trip("char", 8000)
+        self.assertEqual(tokenizers.vocabulary_size(char), 128)  # what ASCII text needs
+        wide = tokenizers.train_tokenizer("char", ["naïve été"], 8000)
+        self.assertEqual(tokenizers.vocabulary_size(wide), 256)  # up to U+00EF
+        capped = tokenizers.train_tokenizer("char", ["中文"], 1000)
+        self.assertEqual(tokenizers.vocabulary_size(capped), 1000)
         byte = self.round_trip("byte", None)
         self.assertEqual(tokenizers.vocabulary_size(byte), 256)
         with self.assertRaisesRegex(ValueError, "no start token"):
@@ -50,4 +56,4 @@ class TokenizersTest(tf.test.TestCase):
 
     def test_unknown_kind(self):
         with self.assertRaisesRegex(ValueError, "tokenizer must be one of"):
-            tokenizers.build_tokenizer("bpe-ish", TEXTS)
+            tokenizers.train_tokenizer("bpe-ish", TEXTS)

@@ -10,6 +10,13 @@ import os
 import tempfile
 
 
+def current_umask():
+    """The process's umask (reading it means setting it, so it is set back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_json_atomically(path, value):
     """Writes `value` as JSON to a temporary file beside `path`, then renames
     it into place (atomic on one file system), so a reader never sees half a
@@ -21,6 +28,8 @@ def write_json_atomically(path, value):
     try:
         with os.fdopen(handle, "w") as f:
             json.dump(value, f, indent=2)
+        # mkstemp makes the file 0600; give it what the umask gives new files.
+        os.chmod(staging, 0o666 & ~current_umask())
         os.replace(staging, path)
     except BaseException:
         os.remove(staging)

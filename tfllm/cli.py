@@ -1,9 +1,17 @@
-"""Runs a task's main function from a command line, with task defaults.
+"""From a command line to a task's flags: help, parsing, checks before any work.
 
-Example, in `tasks/sentiment.py`:
+`parse(task_class, argv)` defines the task's flags into a fresh
+`absl.flags.FlagValues` (see `tfllm.flags`), prints help for `-h`,
+`--help`, `--helpshort` or `--helpfull`, and stops with a one-line message
+(exit status 1) on an unknown flag, a shared flag this task does not read, a
+value out of range, an export version that already exists, or a `model_dir`
+holding a killed run started with other flags.
 
->>> def main(argv=None):
-...     return cli.run(train_and_export, "sentiment", {"epochs": 5}, argv)
+Example:
+
+>>> flags = parse(Sentiment, ["sentiment", "--epochs=2"])
+>>> flags.epochs, flags.model_dir
+(2, 'runs/sentiment')
 """
 
 import json
@@ -12,24 +20,11 @@ import sys
 
 from absl import flags
 
+from tfllm import flags as tfllm_flags
 from tfllm.atomic_files import write_json_atomically
-from tfllm.data.errors import DataError
-from tfllm.export.run_card import flag_values
-from tfllm.flags import FLAGS
 from tfllm.training.loop import saved_progress
 
-# Defaults as defined, before any task changed them, so that one task's
-# defaults never leak into the next run in the same process.
-_DEFINED_DEFAULTS = {}
-
-
-def _apply_defaults(defaults):
-    for name, value in _DEFINED_DEFAULTS.items():
-        FLAGS.set_default(name, value)
-    for name, value in defaults.items():
-        _DEFINED_DEFAULTS.setdefault(name, FLAGS[name].default)
-        FLAGS.set_default(name, value)
-
+HELP = ("-h", "-?", "--help", "--helpshort", "--helpfull")
 
 # Flags that change where results go or how fast they come, not what is
 # computed: a killed run may resume with other values of these (say, on a
@@ -38,7 +33,72 @@ _FREE_ON_RESUME = {"model_dir", "export_dir", "export_version", "tf_logs", "stra
                    "jit", "steps_per_execution"}
 
 
-def _check_resume(model_dir, values):
+def define_task_flags(task_class):
+    """A fresh `FlagValues` holding every flag `task_class` reads."""
+    values = flags.FlagValues()
+    defaults = {"model_dir": f"runs/{task_class.name}",
+                "export_dir": f"saved_models/{task_class.name}", **task_class.defaults}
+    monitors = ["val_loss", "loss"] + [prefix + name for name in task_class.metrics
+                                       for prefix in ("val_", "")]
+    choices = {"monitor": monitors, **task_class.choices}
+    tfllm_flags.define(values, task_class.name, own=task_class.own_flags,
+                       shared=task_class.shared_flags, defaults=defaults, choices=choices)
+    return values
+
+
+def help_text(task_class, values):
+    """The task module's docstring, then its flags and the shared flags it reads, by group."""
+    lines = [(sys.modules[task_class.__module__].__doc__ or task_class.name).strip(), ""]
+    by_module = values.flags_by_module_dict()
+    own = f"{task_class.name} flags"
+    for module in [own] + list(tfllm_flags.GROUP_TITLES.values()):
+        if module in by_module:
+            lines.append(values.module_help(module))
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _fail(program, message):
+    sys.exit(f"{program}: {message}\nRun with --helpfull to list the flags.")
+
+
+def parse(task_class, argv=None):
+    """The parsed flags of `task_class` from `argv` (default `sys.argv`)."""
+    argv = list(sys.argv if argv is None else argv)
+    program = task_class.name
+    values = define_task_flags(task_class)
+    if any(arg in HELP for arg in argv[1:]):
+        print(help_text(task_class, values), end="")
+        sys.exit(0)
+    try:
+        extra = values(argv)
+    except flags.UnrecognizedFlagError as error:
+        if error.flagname in tfllm_flags.SHARED:
+            _fail(program, f"--{error.flagname} is not read by the {task_class.name} task; "
+                           "drop it")
+        _fail(program, error)
+    except flags.Error as error:
+        _fail(program, error)
+    if len(extra) > 1:
+        _fail(program, f"unexpected arguments {extra[1:]}")
+    problem = task_class.check_flags(values)
+    if problem:
+        _fail(program, problem)
+    _check_export_version(values)
+    check_resume(values.model_dir, tfllm_flags.values(values))
+    return values
+
+
+def _check_export_version(values):
+    if values.export_version is None:
+        return
+    path = os.path.join(values.export_dir, str(values.export_version))
+    if os.path.exists(path):
+        sys.exit(f"error: {path} already exists; pass another --export_version, or none to "
+                 "take the next one.")
+
+
+def check_resume(model_dir, values):
     """Stops a run whose `model_dir` holds a killed run's progress, started
     with other flags, and records `values` in `model_dir/flags.json` otherwise.
 
@@ -59,9 +119,11 @@ def _check_resume(model_dir, values):
             found = before if isinstance(before, Exception) else f"a {type(before).__name__}"
             sys.exit(f"error: {path}: not the JSON tfllm writes ({found}); delete "
                      f"{model_dir} (or pass another --model_dir) to start afresh.")
-        changed = [f"--{name} was {before[name]!r}, now {value!r}"
-                   for name, value in sorted(values.items())
-                   if name in before and name not in _FREE_ON_RESUME and before[name] != value]
+        names = sorted(set(values) | set(before))
+        changed = [f"--{name} was {before.get(name, '(not set)')!r}, now "
+                   f"{values.get(name, '(not set)')!r}"
+                   for name in names
+                   if name not in _FREE_ON_RESUME and before.get(name) != values.get(name)]
         if changed:
             sys.exit(f"error: {model_dir} holds an unfinished run ({', '.join(progress)}) "
                      f"started with other flags: {'; '.join(changed)}. Run with the same flags "
@@ -69,35 +131,3 @@ def _check_resume(model_dir, values):
                      "start afresh.")
         return
     write_json_atomically(path, values)
-
-
-def run(task_main, task, defaults=None, argv=None, choices=None):
-    """Parses `argv` (default `sys.argv`) and calls `task_main(FLAGS)`.
-
-    Flags not given on the command line take `defaults`, then the shared ones;
-    `model_dir` and `export_dir` default to `runs/<task>` and
-    `saved_models/<task>`. `choices` maps shared flags to the values this task
-    accepts. Bad flags and bad data end the run with a one-line message
-    (exit status 1) instead of a traceback, as does a `model_dir` holding a
-    killed run started with other flags (see `_check_resume`).
-    """
-    argv = list(sys.argv if argv is None else argv)
-    FLAGS.unparse_flags()
-    defaults = {"model_dir": f"runs/{task}", "export_dir": f"saved_models/{task}",
-                **(defaults or {})}
-    _apply_defaults(defaults)
-    try:
-        extra = FLAGS(argv)
-        if len(extra) > 1:
-            raise flags.Error(f"unexpected arguments {extra[1:]}")
-        for name, allowed in (choices or {}).items():
-            if FLAGS[name].value not in allowed:
-                raise flags.Error(f"--{name} must be one of {', '.join(allowed)} for {task}, "
-                                  f"got {FLAGS[name].value!r}")
-    except flags.Error as error:
-        sys.exit(f"{argv[0]}: {error}\nRun with --helpfull to list the flags.")
-    _check_resume(FLAGS.model_dir, flag_values(FLAGS))
-    try:
-        return task_main(FLAGS)
-    except DataError as error:
-        sys.exit(f"error: {error}")

@@ -1,72 +1,217 @@
-"""Command-line flags shared by every task, defined once.
+"""Command-line flags: the ones tasks share, defined once, and how a task declares its own.
 
-Tasks set their own defaults with `tfllm.cli.run` instead of redefining
-flags, so several task modules can be imported in one process (as the tests
-do).
+absl flags are global by default, so every task imported into one process
+(tests, benchmarks, a notebook) would see every other task's flags, values
+and defaults. Instead each run defines, into a fresh `absl.flags.FlagValues`,
+exactly the flags its task reads: the runner's (`RUNNER`), the shared ones
+the task names (`Task.shared_flags`) with the task's defaults, and the
+task's own (`Task.own_flags`). So a task's `--helpfull` lists only those, a
+shared flag the task does not read stops the run, and the run card records
+exactly the task's flags.
+
+A flag is declared as a `Flag` (a spec, defined later into a run's flags):
+
+>>> POOLING = enum_flag("pooling", "mean", ["mean", "max"], "How to pool positions.")
+>>> values = flags.FlagValues()
+>>> define(values, "sentiment", own=[POOLING], shared=["epochs"], defaults={"epochs": 5})
+>>> values(["prog", "--pooling=max"]).pooling  # doctest: +SKIP
 """
+
+import dataclasses
 
 from absl import flags
 
+from tfllm.training.optimizers import DECAYS
 from tfllm.training.strategy import STRATEGIES
 
-# Data.
-flags.DEFINE_string(
-    "data", "sample",
-    "Training data: 'sample' (bundled demo data), 'tfds:NAME[/CONFIG][:SPLIT]', "
-    "or a local file (.csv, .tsv, .jsonl, .txt).")
-flags.DEFINE_string(
-    "eval_data", None,
-    "Evaluation data, same forms as --data. Default: hold out --eval_fraction of --data.")
-flags.DEFINE_float("eval_fraction", 0.1, "Share of --data held out when --eval_data is not set.")
-flags.DEFINE_string("text_field", None, "Text column/field (default: found by common names).")
-flags.DEFINE_string("label_field", None, "Label column/field (default: found by common names).")
-flags.DEFINE_list(
-    "label_names", None,
-    "Names for integer labels 0..N-1, e.g. negative,positive. String labels name themselves.")
-flags.DEFINE_bool(
-    "skip_bad_rows", False,
-    "Skip malformed rows (counted in the report) instead of stopping at the first one.")
-flags.DEFINE_bool("lowercase", True, "Lowercase text when cleaning it.")
-flags.DEFINE_enum("tokenizer", "wordpiece", ["wordpiece", "sentencepiece", "char", "byte"],
-                  "Tokenizer to train or use (not every task accepts every kind).")
-flags.DEFINE_integer("vocab_size", 8000, "Vocabulary size for trained tokenizers.")
-flags.DEFINE_integer("sequence_length", 128, "Longest token sequence the model sees.")
 
-# Model.
-flags.DEFINE_string("model", "transformer", "Model family (the task lists its choices).")
-flags.DEFINE_integer("hidden_dim", 128, "Width of embeddings and hidden states.")
-flags.DEFINE_integer("num_layers", 2, "Number of Transformer blocks (or LSTM layers).")
-flags.DEFINE_integer("num_heads", 4, "Attention heads per Transformer block.")
-flags.DEFINE_integer("intermediate_dim", 256, "Width of each Transformer feed-forward layer.")
-flags.DEFINE_float("dropout", 0.1, "Dropout rate.")
-flags.DEFINE_string("initializer", "glorot_uniform",
-                    "Kernel initializer: glorot_uniform (Xavier), he_normal, ...")
+@dataclasses.dataclass(frozen=True)
+class Flag:
+    """A flag not yet defined: absl's `DEFINE_*` function and its arguments."""
 
-# Training.
-flags.DEFINE_integer("epochs", 3, "Training epochs.")
-flags.DEFINE_integer("batch_size", 32, "Global batch size (split across replicas).")
-flags.DEFINE_float("learning_rate", 1e-3, "Peak learning rate of AdamW.")
-flags.DEFINE_float("warmup_fraction", 0.1, "Share of training steps spent warming up linearly.")
-flags.DEFINE_float("weight_decay", 0.01, "AdamW weight decay.")
-flags.DEFINE_float("clipnorm", 1.0, "Clip gradients to this global norm (0: no clipping).")
-flags.DEFINE_float("ema", 0.0,
-                   "Keep a moving average of the weights with this momentum (e.g. 0.999) "
-                   "and evaluate, select and export it (0: off).")
-flags.DEFINE_integer("patience", 2, "Early stopping patience in epochs (0: off).")
-flags.DEFINE_string("monitor", "val_loss",
-                    "Validation metric for early stopping and for keeping the best epoch.")
-flags.DEFINE_enum("jit", "auto", ["auto", "true", "false"],
-                  "XLA-compile training steps. auto: wherever the strategy allows.")
-flags.DEFINE_integer("steps_per_execution", 1, "Training steps per tf.function call.")
-flags.DEFINE_enum("strategy", "default", list(STRATEGIES), "tf.distribute strategy.")
-flags.DEFINE_string("tpu", "", "TPU address for --strategy=tpu (empty: the local TPU).")
-flags.DEFINE_integer("seed", 42, "Random seed for data order, initialization and dropout.")
+    define_function: object
+    name: str
+    default: object
+    help: str
+    group: str = None  # shared flags: "data", "model", "training" or "run"
+    arguments: dict = dataclasses.field(default_factory=dict)
 
-# Outputs.
-flags.DEFINE_string("model_dir", None,
-                    "Checkpoints, TensorBoard logs and the report. Default: runs/<task>.")
-flags.DEFINE_string("export_dir", None, "Export root. Default: saved_models/<task>.")
-flags.DEFINE_integer("export_version", None, "Export version (default: the next integer).")
-flags.DEFINE_bool("tf_logs", False, "Show TensorFlow's own log output.")
+    def define(self, flag_values, module_name, default=None, enum_values=None):
+        """Defines the flag into `flag_values`; `default` overrides the spec's,
+        and a shared enum flag takes a task's `enum_values` (its default
+        then being the first of them unless it is one)."""
+        arguments = dict(self.arguments)
+        default = self.default if default is None else default
+        if enum_values is not None:
+            arguments["enum_values"] = list(enum_values)
+            if default not in enum_values:
+                default = enum_values[0]
+        self.define_function(name=self.name, default=default, help=self.help,
+                             flag_values=flag_values, module_name=module_name, **arguments)
 
-FLAGS = flags.FLAGS
+
+def string_flag(name, default, help, **arguments):
+    return Flag(flags.DEFINE_string, name, default, help, arguments=arguments)
+
+
+def integer_flag(name, default, help, **arguments):
+    return Flag(flags.DEFINE_integer, name, default, help, arguments=arguments)
+
+
+def float_flag(name, default, help, **arguments):
+    return Flag(flags.DEFINE_float, name, default, help, arguments=arguments)
+
+
+def bool_flag(name, default, help):
+    return Flag(flags.DEFINE_bool, name, default, help)
+
+
+def enum_flag(name, default, values, help):
+    return Flag(flags.DEFINE_enum, name, default, help, arguments={"enum_values": list(values)})
+
+
+def list_flag(name, default, help):
+    return Flag(flags.DEFINE_list, name, default, help)
+
+
+def multi_string_flag(name, default, help):
+    return Flag(flags.DEFINE_multi_string, name, default, help)
+
+
+def _shared(group, spec):
+    return dataclasses.replace(spec, group=group)
+
+
+_SHARED = [
+    # Data.
+    _shared("data", string_flag(
+        "data", "sample",
+        "Training data: 'sample' (bundled demo data), 'tfds:NAME[/CONFIG][:SPLIT]', or local "
+        "files (a path or glob; the task says which formats it reads).")),
+    _shared("data", string_flag(
+        "eval_data", None,
+        "Evaluation data, same forms as --data. Default: hold out --eval_fraction of --data.")),
+    _shared("data", float_flag("eval_fraction", 0.1,
+                               "Share of --data held out when --eval_data is not set.",
+                               lower_bound=0.0, upper_bound=1.0)),
+    _shared("data", bool_flag(
+        "skip_bad_rows", False,
+        "Skip malformed rows (counted in the report) instead of stopping at the first one.")),
+    _shared("data", string_flag("text_field", None,
+                                "Text column/field (default: found by common names).")),
+    _shared("data", string_flag("label_field", None,
+                                "Label column/field (default: found by common names).")),
+    _shared("data", list_flag(
+        "label_names", None,
+        "Names for integer labels 0..N-1, e.g. negative,positive; string labels name "
+        "themselves. Every class must be listed here or seen often enough in training.")),
+    _shared("data", bool_flag("lowercase", True, "Lowercase text when cleaning it.")),
+    _shared("data", Flag(flags.DEFINE_enum, "tokenizer", "wordpiece",
+                         "Tokenizer to train (or, for char and byte, to use).")),
+    _shared("data", integer_flag("vocab_size", 8000, "Vocabulary size of trained tokenizers.",
+                                 lower_bound=8)),
+    _shared("data", integer_flag("sequence_length", 128, "Longest token sequence the model sees.",
+                                 lower_bound=2)),
+    # Model.
+    _shared("model", Flag(flags.DEFINE_enum, "model", "transformer", "Model family.")),
+    _shared("model", integer_flag("hidden_dim", 128, "Width of embeddings and hidden states.",
+                                  lower_bound=1)),
+    _shared("model", integer_flag("num_layers", 2,
+                                  "Number of Transformer blocks (or LSTM layers).",
+                                  lower_bound=1)),
+    _shared("model", integer_flag("num_heads", 4, "Attention heads per Transformer block.",
+                                  lower_bound=1)),
+    _shared("model", integer_flag("intermediate_dim", 256,
+                                  "Width of each Transformer feed-forward layer.",
+                                  lower_bound=1)),
+    _shared("model", float_flag("dropout", 0.1, "Dropout rate.", lower_bound=0.0,
+                                upper_bound=0.95)),
+    _shared("model", string_flag("initializer", "glorot_uniform",
+                                 "Kernel initializer: glorot_uniform (Xavier), he_normal, ...")),
+    # Training.
+    _shared("training", integer_flag("epochs", 3, "Training epochs.", lower_bound=1)),
+    _shared("training", integer_flag("batch_size", 32,
+                                     "Global batch size (split across replicas).",
+                                     lower_bound=1)),
+    _shared("training", float_flag("learning_rate", 1e-3, "Peak learning rate of AdamW.",
+                                   lower_bound=0.0)),
+    _shared("training", float_flag("warmup_fraction", 0.1,
+                                   "Share of training steps spent warming up linearly.",
+                                   lower_bound=0.0, upper_bound=1.0)),
+    _shared("training", float_flag("weight_decay", 0.01, "AdamW weight decay.",
+                                   lower_bound=0.0)),
+    _shared("training", enum_flag("decay", "cosine", DECAYS,
+                                  "Learning-rate decay after the warmup: cosine (to a tenth "
+                                  "of the peak at the end) or inverse_sqrt (Vaswani et al.).")),
+    _shared("training", float_flag("beta_2", 0.999, "AdamW's second-moment decay.",
+                                   lower_bound=0.0, upper_bound=1.0)),
+    _shared("training", float_flag("clipnorm", 1.0,
+                                   "Clip gradients to this global norm (0: no clipping).",
+                                   lower_bound=0.0)),
+    _shared("training", float_flag(
+        "ema", 0.0,
+        "Keep a moving average of the weights with this momentum (e.g. 0.999) and evaluate, "
+        "select and export it (0: off).", lower_bound=0.0, upper_bound=0.99999)),
+    _shared("training", integer_flag("patience", 2,
+                                     "Early stopping patience in epochs (0: off).",
+                                     lower_bound=0)),
+    _shared("training", Flag(flags.DEFINE_enum, "monitor", "val_loss",
+                             "Metric for early stopping and for keeping the best epoch.")),
+    _shared("training", enum_flag("jit", "auto", ["auto", "true", "false"],
+                                  "XLA-compile training steps. auto: where the strategy allows "
+                                  "it and batches have one shape.")),
+    _shared("training", integer_flag("steps_per_execution", 1,
+                                     "Training steps per tf.function call.", lower_bound=1)),
+    # The run: where it runs and where its results go.
+    _shared("run", enum_flag("strategy", "default", STRATEGIES, "tf.distribute strategy.")),
+    _shared("run", string_flag("tpu", "", "TPU address for --strategy=tpu (empty: local TPU).")),
+    _shared("run", integer_flag("seed", 42,
+                                "Random seed for data order, initialization and dropout.")),
+    _shared("run", string_flag("model_dir", None,
+                               "Checkpoints, TensorBoard logs, the run's flags and preprocessor. "
+                               "Default: runs/<task>.")),
+    _shared("run", string_flag("export_dir", None, "Export root. Default: saved_models/<task>.")),
+    _shared("run", integer_flag("export_version", None,
+                                "Export version (default: the next integer).", lower_bound=1)),
+    _shared("run", bool_flag("tf_logs", False, "Show TensorFlow's own log output.")),
+]
+SHARED = {spec.name: spec for spec in _SHARED}
+
+# Every task reads these: the runner uses them.
+RUNNER = tuple(spec.name for spec in _SHARED if spec.group == "run")
+# Groups a task can name in `shared_flags`.
+DATA = ("data", "eval_data", "eval_fraction", "skip_bad_rows")
+TOKENIZATION = ("tokenizer", "vocab_size", "sequence_length")
+MODEL = ("hidden_dim", "num_layers", "num_heads", "intermediate_dim", "dropout", "initializer")
+TRAINING = ("epochs", "batch_size", "learning_rate", "warmup_fraction", "weight_decay", "decay",
+            "beta_2", "clipnorm", "ema", "patience", "monitor", "jit", "steps_per_execution")
+
+GROUP_TITLES = {"data": "data flags (shared)", "model": "model flags (shared)",
+                "training": "training flags (shared)", "run": "run flags (shared)"}
+
+
+def define(flag_values, task_name, own=(), shared=(), defaults=None, choices=None):
+    """Defines the runner's flags, the `shared` ones named and the task's `own`
+    into `flag_values`, with the task's `defaults`. `choices` gives the values
+    of the shared enum flags (`model`, `tokenizer`, `monitor`) for this task."""
+    defaults, choices = defaults or {}, choices or {}
+    names = list(RUNNER) + [name for name in shared if name not in RUNNER]
+    for name in names:
+        spec = SHARED[name]
+        if spec.define_function is flags.DEFINE_enum and "enum_values" not in spec.arguments \
+                and name not in choices:
+            raise ValueError(f"task {task_name} reads --{name} and must give its choices")
+        spec.define(flag_values, GROUP_TITLES[spec.group], defaults.get(name),
+                    choices.get(name))
+    for spec in own:
+        spec.define(flag_values, f"{task_name} flags", defaults.get(spec.name))
+    unknown = set(defaults) - set(names) - {spec.name for spec in own}
+    if unknown:
+        raise ValueError(f"task {task_name} sets defaults of flags it does not read: "
+                         f"{sorted(unknown)}")
+
+
+def values(flag_values):
+    """The values of a run's flags (not absl's own), JSON-ready."""
+    return {name: flag_values[name].value for name in flag_values
+            if flag_values.find_module_defining_flag(name, "") != "absl.flags"}

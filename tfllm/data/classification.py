@@ -10,32 +10,32 @@ Example:
 
 import dataclasses
 
-import numpy as np
-
-from tfllm.data.errors import RowGuard
-from tfllm.data.labels import LabelVocabulary
-from tfllm.data.sources import load_labelled
+from tfllm.data.errors import DataError, RowGuard
+from tfllm.data.examples import LABELLED_TEXT, load_examples
+from tfllm.data.labels import LabelVocabulary, suspect_labels
+from tfllm.data.splits import hold_out
 
 
 @dataclasses.dataclass
 class ClassificationData:
-    train: object  # LabelledExamples
+    train: object  # Examples with fields text and label
     eval: object
     labels: LabelVocabulary
     train_ids: list
     eval_ids: list
     rows: RowGuard  # bad rows skipped on the way (with --skip_bad_rows)
-    finetune: object = None  # LabelledExamples of a second training stage, if any
+    finetune: object = None  # Examples of a second training stage, if any
     finetune_ids: list = None
 
 
-def holdout_indices(count, fraction, seed):
-    """(kept, held out) index lists: a seeded random `fraction` held out."""
-    if not 0 < fraction < 1:
-        raise ValueError(f"--eval_fraction must be between 0 and 1, got {fraction}")
-    order = np.random.default_rng(seed).permutation(count)
-    cut = max(1, int(round(count * fraction)))
-    return sorted(order[cut:].tolist()), sorted(order[:cut].tolist())
+def _without_suspect_labels(examples, names, guard):
+    """`examples` less the rows whose label looks wrong (see `suspect_labels`),
+    each reported to `guard`: an error naming its row, or a counted skip."""
+    suspects = suspect_labels(examples["label"], names)
+    for index, reason in suspects:
+        guard.reject(DataError(examples.where(index), reason, field="label"))
+    dropped = {index for index, _ in suspects}
+    return examples.subset([i for i in range(len(examples)) if i not in dropped])
 
 
 def load_classification_data(spec, eval_spec=None, eval_fraction=0.1, seed=0,
@@ -44,17 +44,19 @@ def load_classification_data(spec, eval_spec=None, eval_fraction=0.1, seed=0,
     """Reads both splits, and the fine-tuning data if `finetune_spec` names
     any, and maps labels to ids with one vocabulary fitted on train."""
     rows = RowGuard(skip=skip_bad_rows)
-    train = load_labelled(spec, text_field, label_field, rows)
+    columns = {"text": text_field, "label": label_field}
+    train = load_examples(spec, LABELLED_TEXT, columns, rows)
+    names = label_names or train.class_names.get("label")
+    train = _without_suspect_labels(train, names, rows)
     if eval_spec:
-        evaluation = load_labelled(eval_spec, text_field, label_field, rows)
+        evaluation = load_examples(eval_spec, LABELLED_TEXT, columns, rows)
     else:
-        kept, held_out = holdout_indices(len(train), eval_fraction, seed)
-        train, evaluation = train.subset(kept), train.subset(held_out)
-    labels = LabelVocabulary.fit(train.labels, label_names or train.label_names)
+        train, evaluation = hold_out(train, eval_fraction, seed)
+    labels = LabelVocabulary.fit(train["label"], names)
     data = ClassificationData(train, evaluation, labels,
-                              labels.encode(train.labels, train.sources),
-                              labels.encode(evaluation.labels, evaluation.sources), rows)
+                              labels.encode(train["label"], train.sources),
+                              labels.encode(evaluation["label"], evaluation.sources), rows)
     if finetune_spec:
-        data.finetune = load_labelled(finetune_spec, text_field, label_field, rows)
-        data.finetune_ids = labels.encode(data.finetune.labels, data.finetune.sources)
+        data.finetune = load_examples(finetune_spec, LABELLED_TEXT, columns, rows)
+        data.finetune_ids = labels.encode(data.finetune["label"], data.finetune.sources)
     return data

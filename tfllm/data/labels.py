@@ -7,7 +7,13 @@ Example:
 (['neg', 'pos'], [0, 1])
 """
 
+import collections
+
 from tfllm.data.errors import DataError
+
+# A class holding under this share of at least this many training labels is
+# taken for a typo ("positve" among thousands of "positive"), unless named.
+RARE_SHARE, RARE_MIN_LABELS = 0.001, 1000
 
 
 def _as_int(label):
@@ -15,6 +21,41 @@ def _as_int(label):
         return label
     text = str(label)
     return int(text) if text.lstrip("-").isdigit() else None
+
+
+def suspect_labels(labels, names=None):
+    """`(index, reason)` for each label that is probably a mistake.
+
+    With `names` (from `--label_names` or the dataset), a label must be one
+    of them, or an integer below their count. Without, a string among
+    integer labels (or an integer among string labels) is suspect, and so
+    is a class so rare that it is more likely a typo than a class: under
+    0.1% of 1,000 or more labels. A real rare class is kept by listing every
+    class in `--label_names`.
+    """
+    if names:
+        allowed = set(names)
+        return [(i, f"label {label!r} is not one of --label_names {list(names)} (nor an "
+                    f"integer below {len(names)})")
+                for i, label in enumerate(labels)
+                if str(label) not in allowed
+                and not (_as_int(label) is not None and 0 <= _as_int(label) < len(names))]
+    integer = [_as_int(label) is not None for label in labels]
+    if any(integer) and not all(integer):
+        majority = sum(integer) * 2 >= len(labels)
+        kind = "integer" if majority else "string"
+        return [(i, f"label {label!r} is not an {kind} like the other labels; if it is a "
+                    "class, list every class in --label_names")
+                for i, (label, is_integer) in enumerate(zip(labels, integer))
+                if is_integer != majority]
+    counts = collections.Counter(map(str, labels))
+    if len(labels) < RARE_MIN_LABELS:
+        return []
+    rare = {name for name, count in counts.items() if count < RARE_SHARE * len(labels)}
+    return [(i, f"label {label!r} occurs {counts[str(label)]} time(s) among "
+                f"{len(labels):,} labels, more likely a typo than a class; if it is a class, "
+                "list every class in --label_names")
+            for i, label in enumerate(labels) if str(label) in rare]
 
 
 class LabelVocabulary:

@@ -1,45 +1,19 @@
 """tf.data input pipelines for text classification.
 
-One `TextEncoder` turns raw strings into token ids both in the input
-pipeline and inside the exported serving graph, so they cannot drift apart.
+The pipeline encodes text with the task's preprocessor (see
+`tfllm.preprocessors.classification`), the same object the exported serving
+graph calls, so the two cannot drift apart.
 
 Example:
 
->>> encoder = TextEncoder(tokenizer, sequence_length=128)
->>> train = classification_dataset(texts, label_ids, encoder, batch_size=32,
+>>> preprocessor = ClassificationPreprocessor(tokenizer, sequence_length=128)
+>>> train = classification_dataset(texts, label_ids, preprocessor, batch_size=32,
 ...                                shuffle=True, seed=0)
 """
 
 import tensorflow as tf
 
-from tfllm.data.cleaning import clean_text
-from tfllm.data.tokenizers import start_token_id, unknown_token_id
-
 AUTOTUNE = tf.data.AUTOTUNE
-
-
-class TextEncoder:
-    """Raw strings -> ragged token ids: clean, tokenize, prepend a start token, truncate.
-
-    The start token gives every text, even an empty one, at least one
-    position, so masked pooling never divides by zero.
-    """
-
-    def __init__(self, tokenizer, sequence_length, lowercase=True):
-        self.tokenizer = tokenizer
-        self.sequence_length = sequence_length
-        self.lowercase = lowercase
-        self.start_id = start_token_id(tokenizer)
-        self.unknown_id = unknown_token_id(tokenizer)
-
-    # Traced even when called eagerly: keras-hub tokenizers turn eager
-    # outputs into Python lists, but keep tensors inside a graph.
-    @tf.function(reduce_retracing=True)
-    def __call__(self, texts):
-        ids = self.tokenizer(clean_text(texts, self.lowercase))
-        ids = tf.cast(ids, tf.int32)[:, : self.sequence_length - 1]
-        start = tf.fill([ids.nrows(), 1], tf.constant(self.start_id, tf.int32))
-        return tf.concat([start, ids], axis=1)
 
 
 def bucket_boundaries(sequence_length, smallest=8):
@@ -66,18 +40,18 @@ def drop_tokens(ids, rate, unknown_id, seed):
     return tf.where(drop, tf.constant(unknown_id, ids.dtype), ids)
 
 
-def classification_dataset(texts, label_ids, encoder, batch_size, *, shuffle=False,
+def classification_dataset(texts, label_ids, preprocessor, batch_size, *, shuffle=False,
                            seed=None, bucket=True, token_dropout=0.0):
     """Batches of `(token_ids [batch, length], label_id [batch])`.
 
     Texts are encoded once (vectorised, in parallel) and cached; each epoch
     then reshuffles, applies word dropout (`token_dropout`, for training
     data), groups by length (`bucket=True`) or pads every batch to
-    `encoder.sequence_length` (`bucket=False`), and prefetches.
+    `preprocessor.sequence_length` (`bucket=False`), and prefetches.
     """
     data = tf.data.Dataset.from_tensor_slices((list(texts), tf.constant(label_ids, tf.int32)))
     data = (data.batch(1024)
-            .map(lambda text, label: (encoder(text), label), num_parallel_calls=AUTOTUNE)
+            .map(lambda text, label: (preprocessor(text), label), num_parallel_calls=AUTOTUNE)
             .unbatch()
             # Unbatched rows are typed as ragged tensors of rank 0 but are
             # handed to map functions dense; passing them on makes them dense.
@@ -92,15 +66,15 @@ def classification_dataset(texts, label_ids, encoder, batch_size, *, shuffle=Fal
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         data = tf.data.Dataset.zip(data, seeds).map(
             lambda example, pair: (
-                drop_tokens(example[0], token_dropout, encoder.unknown_id, pair), example[1]),
+                drop_tokens(example[0], token_dropout, preprocessor.unknown_id, pair), example[1]),
             num_parallel_calls=AUTOTUNE)
     if bucket:
-        bounds = bucket_boundaries(encoder.sequence_length)
+        bounds = bucket_boundaries(preprocessor.sequence_length)
         data = data.bucket_by_sequence_length(
             lambda ids, label: tf.shape(ids)[0], bounds, [batch_size] * (len(bounds) + 1),
             pad_to_bucket_boundary=True)
     else:
-        data = data.padded_batch(batch_size, padded_shapes=([encoder.sequence_length], []))
+        data = data.padded_batch(batch_size, padded_shapes=([preprocessor.sequence_length], []))
     options = tf.data.Options()
     # Examples come from memory, not files: shard by example across workers.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA

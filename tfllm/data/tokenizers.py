@@ -1,19 +1,28 @@
 """Trains, saves and loads the keras-hub tokenizers tasks use.
 
 Kinds: `wordpiece` and `sentencepiece` (vocabularies trained on the data
-with keras-hub), `char` (Unicode code points) and `byte`. Trained kinds
-reserve padding = 0 (so models can mask it), unknown = 1 and a start token
-(`[CLS]` for WordPiece, `<s>` for SentencePiece; see `start_token_id`).
+with keras-hub), `char` (Unicode code points, as many ids as the training
+text needs) and `byte`. Trained kinds reserve padding = 0 (so models can
+mask it), unknown = 1 and a start token (`[CLS]` for WordPiece, `<s>` for
+SentencePiece; see `start_token_id`).
+
+Seed before making a SentencePiece tokenizer, not after: `tf.random.set_seed`
+(and `keras.utils.set_random_seed`) clears TensorFlow's kernel cache, and with
+it the SentencePiece model, so a later call fails with "Resource ...
+SentencepieceResource does not exist". The task runner seeds first.
 
 Example:
 
->>> tokenizer = build_tokenizer("wordpiece", ["a good film", "a bad film"], 100)
+>>> tokenizer = train_tokenizer("wordpiece", ["a good film", "a bad film"], 100)
 >>> save_tokenizer(tokenizer, "runs/sentiment/tokenizer")
 >>> load_tokenizer("runs/sentiment/tokenizer")("a good film")
 """
 
+import io
 import json
+import math
 import os
+import re
 
 import keras_hub
 import tensorflow as tf
@@ -30,31 +39,88 @@ _CONFIG = "tokenizer.json"
 def _as_dataset(texts):
     if isinstance(texts, tf.data.Dataset):
         return texts
-    return tf.data.Dataset.from_tensor_slices(list(texts))
+    return tf.data.Dataset.from_tensor_slices(tf.constant(list(texts), tf.string))
 
 
-def build_tokenizer(kind, texts=None, vocab_size=8000):
-    """A tokenizer of `kind`; trained kinds learn a vocabulary from `texts`."""
+def train_tokenizer(kind, texts, vocab_size=8000):
+    """A tokenizer of `kind` fitted to `texts` (strings, or a tf.data.Dataset of them).
+
+    `wordpiece` and `sentencepiece` learn a vocabulary of up to `vocab_size`
+    (give them sentences or lines, not one long string); `char` takes the
+    code points the texts hold, rounded up to a multiple of 64, at most
+    `vocab_size` (Tiny Shakespeare needs 128 ids, not an 8,000-way softmax;
+    rarer code points seen later map to the last id); `byte` needs nothing.
+    """
     if kind == "wordpiece":
         vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
             _as_dataset(texts).batch(1024), vocab_size, lowercase=False,
             strip_accents=False, reserved_tokens=_SPECIAL)
         return _wordpiece(vocabulary)
     if kind == "sentencepiece":
-        # keras-hub fixes the ids: <pad> 0, <unk> 1, <s> 2, </s> 3.
-        try:
-            with quiet_stderr():
-                proto = keras_hub.tokenizers.compute_sentence_piece_proto(
-                    _as_dataset(texts), vocab_size, model_type="unigram")
-        except RuntimeError as error:  # e.g. "Vocabulary size too high (30) ... <= 28"
-            raise DataError("--vocab_size", str(error).split("] ")[-1]) from error
-        return keras_hub.tokenizers.SentencePieceTokenizer(proto=proto)
+        return _sentencepiece(_sentence_piece_proto(texts, vocab_size))
     if kind == "char":
-        return keras_hub.tokenizers.UnicodeCodepointTokenizer(
-            lowercase=False, vocabulary_size=vocab_size)
+        top = _largest_code_point(texts) + 1
+        return _char(int(min(vocab_size, 64 * math.ceil(top / 64))))
     if kind == "byte":
         return keras_hub.tokenizers.ByteTokenizer(lowercase=False)
     raise ValueError(f"tokenizer must be one of {KINDS}, got {kind!r}")
+
+
+# Byte fallback needs 256 pieces of the vocabulary for the bytes.
+_BYTE_FALLBACK_MIN_VOCAB = 1024
+
+
+def _sentence_piece_proto(texts, vocab_size):
+    """A SentencePiece unigram model of at most `vocab_size` pieces.
+
+    Trained with `sentencepiece` itself rather than keras-hub's
+    `compute_sentence_piece_proto`, which takes no trainer options: here
+    every character of the training text gets a piece (`character_coverage`
+    1, where the default drops the rarest 0.05%, so a rare "Z" would come
+    back as " ⁇ "), and with a vocabulary of 1,024 or more, characters never
+    seen fall back to their UTF-8 bytes and still detokenize. The ids are
+    keras-hub's: <pad> 0, <unk> 1, <s> 2, </s> 3.
+
+    SentencePiece refuses a size the text cannot fill ("Vocabulary size too
+    high (8000). Please set it to a value <= 119"); `vocab_size` is an upper
+    bound here, as for WordPiece, so training is repeated at the size it
+    names.
+    """
+    import sentencepiece
+
+    writer = io.BytesIO()
+    try:
+        with quiet_stderr():
+            sentencepiece.SentencePieceTrainer.train(
+                sentence_iterator=_as_dataset(texts).as_numpy_iterator(), model_writer=writer,
+                vocab_size=vocab_size, model_type="unigram", normalization_rule_name="nmt_nfkc",
+                character_coverage=1.0, byte_fallback=vocab_size >= _BYTE_FALLBACK_MIN_VOCAB,
+                pad_id=0, unk_id=1, bos_id=2, eos_id=3)
+    except RuntimeError as error:
+        largest = re.search(r"value <= (\d+)", str(error))
+        if largest and int(largest.group(1)) < vocab_size:
+            return _sentence_piece_proto(texts, int(largest.group(1)))
+        raise DataError("--vocab_size", str(error).split("] ")[-1]) from error
+    return writer.getvalue()
+
+
+def _largest_code_point(texts):
+    """The largest code point in `texts` (127 for none), computed in TF ops."""
+    largest = 127
+    for batch in _as_dataset(texts).batch(4096):
+        points = tf.strings.unicode_decode(batch, "UTF-8", errors="replace").flat_values
+        if tf.size(points):
+            largest = max(largest, int(tf.reduce_max(points)))
+    return largest
+
+
+def _char(vocab_size):
+    return keras_hub.tokenizers.UnicodeCodepointTokenizer(lowercase=False,
+                                                          vocabulary_size=vocab_size)
+
+
+def _sentencepiece(proto):
+    return keras_hub.tokenizers.SentencePieceTokenizer(proto=proto)
 
 
 def _wordpiece(vocabulary):
@@ -76,20 +142,26 @@ def tokenizer_kind(tokenizer):
 # The special tokens each trained kind reserves, by role.
 _SPECIAL_TOKENS = {
     "wordpiece": {"start": CLS, "unknown": UNK},
-    "sentencepiece": {"start": "<s>", "unknown": "<unk>"},
+    "sentencepiece": {"start": "<s>", "unknown": "<unk>", "end": "</s>"},
 }
 
 
 def _special_token_id(tokenizer, role):
     kind = tokenizer_kind(tokenizer)
-    if kind not in _SPECIAL_TOKENS:
-        raise ValueError(f"{kind} tokenizers have no {role} token; use wordpiece or sentencepiece")
+    if role not in _SPECIAL_TOKENS.get(kind, {}):
+        having = [name for name, roles in _SPECIAL_TOKENS.items() if role in roles]
+        raise ValueError(f"{kind} tokenizers have no {role} token; use {' or '.join(having)}")
     return tokenizer.token_to_id(_SPECIAL_TOKENS[kind][role])
 
 
 def start_token_id(tokenizer):
     """Id of the token that starts every sequence a classifier sees."""
     return _special_token_id(tokenizer, "start")
+
+
+def end_token_id(tokenizer):
+    """Id of the token that ends a generated sequence (SentencePiece's </s>)."""
+    return _special_token_id(tokenizer, "end")
 
 
 def unknown_token_id(tokenizer):
@@ -128,5 +200,7 @@ def load_tokenizer(folder):
             return _wordpiece(f.read().splitlines())
     if kind == "sentencepiece":
         with open(os.path.join(folder, "spm.model"), "rb") as f:
-            return keras_hub.tokenizers.SentencePieceTokenizer(proto=f.read())
-    return build_tokenizer(kind, vocab_size=config.get("vocab_size"))
+            return _sentencepiece(f.read())
+    if kind == "char":
+        return _char(config["vocab_size"])
+    return train_tokenizer(kind, [])

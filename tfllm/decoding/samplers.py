@@ -17,6 +17,8 @@ import keras_hub
 import tensorflow as tf
 from keras import ops
 
+from tfllm.compat import StepIndexedSampler
+
 SAMPLERS = ("greedy", "top_k", "top_p", "beam", "random")
 
 
@@ -42,10 +44,10 @@ def make_sampler(name, *, temperature=1.0, top_k=10, top_p=0.9, num_beams=4, see
     raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {name!r}")
 
 
-class RequestSampler(keras_hub.samplers.Sampler):
+class RequestSampler(StepIndexedSampler):
     """Temperature + top-k + top-p sampling with settings given as tensors.
 
-    * `temperature <= 0` means greedy (argmax);
+    * `temperature <= 0` or `top_p <= 0` means greedy (argmax);
     * `top_k <= 0` means no top-k limit;
     * `top_p >= 1` means no nucleus limit;
     * `seed` (int) with the step index seeds a stateless draw, so the
@@ -65,18 +67,6 @@ class RequestSampler(keras_hub.samplers.Sampler):
         self.top_k = top_k
         self.top_p = top_p
         self.seed = seed
-        self._index = None
-
-    def __call__(self, next, prompt, cache=None, index=0, mask=None, **kwargs):
-        # keras-hub's loop calls `get_next_token(probabilities)` without the
-        # step index, which a stateless draw needs. `next` is called first in
-        # the same loop-body trace, so it can hand the index over.
-        def next_with_index(prompt, cache, index):
-            self._index = index
-            return next(prompt, cache, index)
-
-        return super().__call__(next_with_index, prompt, cache=cache, index=index, mask=mask,
-                                **kwargs)
 
     def compute_probabilities(self, logits):
         temperature = ops.cast(self.temperature, "float32")
@@ -86,7 +76,7 @@ class RequestSampler(keras_hub.samplers.Sampler):
 
     def get_next_token(self, probabilities):
         return filtered_sample(probabilities, self.temperature, self.top_k, self.top_p,
-                               self.seed, self._index)
+                               self.seed, self.step_index)
 
 
 def filtered_sample(probabilities, temperature, top_k, top_p, seed, step):
@@ -113,4 +103,6 @@ def filtered_sample(probabilities, temperature, top_k, top_p, seed, step):
     seed_pair = tf.stack([tf.cast(seed, tf.int64), tf.cast(step, tf.int64)])
     sampled = tf.random.stateless_categorical(logits, 1, seed=seed_pair, dtype=tf.int32)[:, 0]
     greedy = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
-    return tf.where(tf.cast(temperature, tf.float32) > 0, sampled, greedy)
+    # A nucleus of mass 0 would keep no token at all: like temperature 0, greedy.
+    sample = (tf.cast(temperature, tf.float32) > 0) & (top_p > 0)
+    return tf.where(sample, sampled, greedy)

@@ -1,4 +1,4 @@
-"""The serving graph of a text classifier: raw strings in, labels out.
+"""The serving signature of a text classifier: raw strings in, labels out.
 
 `serving_default(text: string [batch])` returns `label` (string [batch]),
 `label_id` (int32 [batch]) and `probabilities` (float32 [batch, classes]).
@@ -7,33 +7,23 @@ only), so stock TF Serving answers raw text.
 
 Example:
 
->>> archive = classifier_archive(model, encoder, ["negative", "positive"])
->>> export_version("saved_models/sentiment", archive.write_out)
+>>> endpoints = classifier_endpoints(model, preprocessor, ["negative", "positive"])
+>>> export_task("saved_models/sentiment", model, preprocessor, endpoints, card)
 """
 
-import keras
 import tensorflow as tf
 
 
-def classifier_archive(model, encoder, label_names):
-    """A `keras.export.ExportArchive` holding the model, tokenizer and signature."""
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.track(encoder.tokenizer)
+def classifier_endpoints(model, preprocessor, label_names):
+    """`{"serving_default": tf.function}` for `tfllm.export.saved_model.export_task`."""
     names = tf.constant(list(label_names))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
-    def serve(text):
-        token_ids = encoder(text).to_tensor()
+    def serving_default(text):
+        token_ids = preprocessor(text).to_tensor()
         probabilities = tf.nn.softmax(model(token_ids, training=False), axis=-1)
         label_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
         return {"label": tf.gather(names, label_id), "label_id": label_id,
                 "probabilities": probabilities}
 
-    archive.add_endpoint("serving_default", serve)
-    return archive
-
-
-def write_classifier(folder, model, encoder, label_names):
-    """Writes the SavedModel of `classifier_archive` to `folder`."""
-    classifier_archive(model, encoder, label_names).write_out(folder, verbose=False)
+    return {"serving_default": serving_default}

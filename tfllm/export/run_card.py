@@ -30,17 +30,6 @@ def library_versions():
     return versions
 
 
-def flag_values(flags):
-    """The values of the tfllm flags and the task's own, JSON-ready."""
-    skip = {"helpfull", "helpshort", "helpxml", "help", "?"}
-    return {
-        name: flags[name].value
-        for name in flags
-        if name not in skip and flags.find_module_defining_flag(name, "").startswith(
-            ("tfllm", "tasks", "__main__"))
-    }
-
-
 def write_run_card(folder, **record):
     """Writes `folder/run_card.json` with `record` plus versions and machine."""
     card = {

@@ -14,6 +14,8 @@ import os
 import shutil
 import tempfile
 
+from tfllm.atomic_files import current_umask
+
 
 def next_version(root):
     """One more than the highest numeric version under `root` (1 if none)."""
@@ -21,6 +23,18 @@ def next_version(root):
         return 1
     versions = [int(name) for name in os.listdir(root) if name.isdigit()]
     return max(versions, default=0) + 1
+
+
+def readable_by_others(folder):
+    """Gives `folder` and what it holds the permissions the umask gives new
+    files, as `mkdir` would: `tempfile.mkdtemp` makes folders only their
+    owner can read (0700), and a TF Serving process running as another user
+    could not load the model."""
+    mask = current_umask()
+    for parent, folders, files in os.walk(folder):
+        os.chmod(parent, 0o777 & ~mask)
+        for name in files:
+            os.chmod(os.path.join(parent, name), 0o666 & ~mask)
 
 
 def export_version(root, write, version=None):
@@ -36,6 +50,7 @@ def export_version(root, write, version=None):
     staging = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=root)
     try:
         write(staging)
+        readable_by_others(staging)
         os.rename(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -20,6 +20,8 @@ import keras
 import keras_hub
 from keras import ops
 
+from tfllm.models.initializers import fresh_initializer
+
 
 class CausalLM(keras.Model):
     """Decoder-only Transformer mapping token ids `[batch, length]` to logits.
@@ -74,7 +76,7 @@ class CausalLM(keras.Model):
                 dropout=self.dropout_rate,
                 activation="gelu",
                 normalize_first=True,  # pre-LN trains stably without tuning
-                kernel_initializer=_fresh_initializer(initializer),
+                kernel_initializer=fresh_initializer(initializer),
                 name=f"decoder_{i}",
             )
             for i in range(self.num_layers)
@@ -186,9 +188,3 @@ class CausalLM(keras.Model):
             "initializer": self.initializer if isinstance(self.initializer, str)
             else keras.initializers.serialize(self.initializer),
         }
-
-
-def _fresh_initializer(spec):
-    """A new initializer per layer, so layers never share one seeded instance."""
-    initializer = keras.initializers.get(spec)
-    return initializer.__class__.from_config(initializer.get_config())

@@ -5,9 +5,14 @@ return class logits. Built from keras-hub and Keras layers, as a
 `TextClassifier`: an embedder and a head, so that training can perturb the
 embedded text (`adversarial_epsilon`).
 
+Models in tfllm are `keras.Model` subclasses built from their sizes, with
+`get_config`. Both classifiers here take `vocabulary_size` and
+`num_classes`, and `build_classifier` picks one by name from the shared
+flags.
+
 Example:
 
->>> model = transformer_classifier(vocab_size=8000, num_classes=2, sequence_length=128)
+>>> model = TransformerClassifier(vocabulary_size=8000, num_classes=2, sequence_length=128)
 >>> model(tf.constant([[2, 17, 93, 0]])).shape
 TensorShape([1, 2])
 """
@@ -16,7 +21,8 @@ import keras
 import keras_hub
 import tensorflow as tf
 
-MODELS = ("transformer", "lstm")
+from tfllm.compat import update_loss_tracker
+
 POOLINGS = ("mean", "max")
 
 
@@ -84,26 +90,33 @@ class TextClassifier(keras.Model):
     twice a plain one; evaluation and serving are unchanged.
 
     Args:
-        embedder: a model from `token_ids` (0 = padding) to vectors
-            [batch, length, dim] that carry the padding mask.
-        head: a model from those vectors to logits, honouring the mask.
+        token_ids, embedded: input and output of the `embedder`, from token
+            ids (0 = padding) to vectors [batch, length, dim] that carry the
+            padding mask.
+        vectors, logits: input and output of the `head`, from those vectors
+            to class logits, honouring the mask.
         adversarial_epsilon: perturbation size relative to each example's
             embedding norm; 0 trains plainly. The attribute may change
             between training stages; it takes effect at the next `compile`.
+        config: the subclass's constructor arguments, for `get_config`.
 
     Example:
 
-    >>> model = build_classifier("transformer", 8000, 2, 128, adversarial_epsilon=0.05)
+    >>> model = TransformerClassifier(8000, 2, 128, adversarial_epsilon=0.05)
     >>> model(tf.constant([[2, 17, 93, 0]])).shape
     TensorShape([1, 2])
     """
 
-    def __init__(self, embedder, head, adversarial_epsilon=0.0, **kwargs):
-        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        super().__init__(token_ids, head(embedder(token_ids)), **kwargs)
+    def __init__(self, token_ids, embedded, vectors, logits, adversarial_epsilon=0.0,
+                 config=None, **kwargs):
+        embedder = keras.Model(token_ids, embedded, name="embedder")
+        head = keras.Model(vectors, logits, name="head")
+        inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        super().__init__(inputs, head(embedder(inputs)), **kwargs)
         self.embedder = embedder
         self.head = head
         self.adversarial_epsilon = adversarial_epsilon
+        self.config = dict(config or {})
 
     def train_step(self, data):
         if not self.adversarial_epsilon:
@@ -124,67 +137,104 @@ class TextClassifier(keras.Model):
             scaled = self.optimizer.scale_loss(loss)
         gradients = tape.gradient(scaled, self.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
-        # compute_loss divides by the replica count for the cross-replica sum;
-        # the logged loss, as in Keras' own step, is the per-replica mean.
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        for metric in self.metrics:
-            if metric.name == "loss":
-                metric.update_state(loss * replicas, sample_weight=tf.shape(x)[0])
+        update_loss_tracker(self, loss, sample_weight=tf.shape(x)[0])
         return self.compute_metrics(x, y, logits, sample_weight)
 
+    def get_config(self):
+        # Subclasses are rebuilt from their sizes (`self.config`), as
+        # keras-hub backbones are, not from the functional graph.
+        return {"name": self.name, "trainable": self.trainable, **self.config,
+                "adversarial_epsilon": self.adversarial_epsilon}
 
-def transformer_classifier(vocab_size, num_classes, sequence_length, hidden_dim=128,
-                           num_layers=2, num_heads=4, intermediate_dim=256, dropout=0.1,
-                           initializer="glorot_uniform", pooling="mean",
-                           adversarial_epsilon=0.0):
-    """Token+position embedding, `num_layers` Transformer encoder blocks, and a
-    masked mean or max over positions feeding a linear classifier."""
-    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    embedded = keras_hub.layers.TokenAndPositionEmbedding(
-        vocab_size, sequence_length, hidden_dim, mask_zero=True,
-        embeddings_initializer=initializer)(token_ids)
-    vectors = keras.Input(shape=(None, hidden_dim), name="embedded")
-    x = keras.layers.Dropout(dropout)(vectors)
-    for _ in range(num_layers):
-        x = keras_hub.layers.TransformerEncoder(
-            intermediate_dim, num_heads, dropout=dropout, kernel_initializer=initializer)(x)
-    x = _pool(pooling)(x)
-    x = keras.layers.Dropout(dropout)(x)
-    logits = keras.layers.Dense(num_classes, kernel_initializer=initializer, name="logits")(x)
-    return TextClassifier(keras.Model(token_ids, embedded, name="embedder"),
-                          keras.Model(vectors, logits, name="head"), adversarial_epsilon,
-                          name="transformer_classifier")
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
 
-def lstm_classifier(vocab_size, num_classes, hidden_dim=128, num_layers=1, dropout=0.1,
-                    initializer="glorot_uniform", adversarial_epsilon=0.0):
-    """Embedding, `num_layers` bidirectional LSTMs, and a linear classifier on
-    the last layer's final states."""
-    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    embedded = keras.layers.Embedding(vocab_size, hidden_dim, mask_zero=True,
-                                      embeddings_initializer=initializer)(token_ids)
-    vectors = keras.Input(shape=(None, hidden_dim), name="embedded")
-    x = vectors
-    for layer in range(num_layers):
-        x = keras.layers.Bidirectional(keras.layers.LSTM(
-            hidden_dim, return_sequences=layer < num_layers - 1, dropout=dropout,
-            kernel_initializer=initializer))(x)
-    x = keras.layers.Dropout(dropout)(x)
-    logits = keras.layers.Dense(num_classes, kernel_initializer=initializer, name="logits")(x)
-    return TextClassifier(keras.Model(token_ids, embedded, name="embedder"),
-                          keras.Model(vectors, logits, name="head"), adversarial_epsilon,
-                          name="lstm_classifier")
+class TransformerClassifier(TextClassifier):
+    """Token+position embedding, `num_layers` keras-hub Transformer encoder
+    blocks, and a masked mean or max over positions feeding a linear classifier.
+
+    Example:
+
+    >>> model = TransformerClassifier(vocabulary_size=8000, num_classes=2, sequence_length=128)
+    >>> model(tf.constant([[2, 17, 93, 0]])).shape
+    TensorShape([1, 2])
+    """
+
+    def __init__(self, vocabulary_size, num_classes, sequence_length, hidden_dim=128,
+                 num_layers=2, num_heads=4, intermediate_dim=256, dropout=0.1,
+                 initializer="glorot_uniform", pooling="mean", adversarial_epsilon=0.0,
+                 **kwargs):
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        embedded = keras_hub.layers.TokenAndPositionEmbedding(
+            vocabulary_size, sequence_length, hidden_dim, mask_zero=True,
+            embeddings_initializer=initializer)(token_ids)
+        vectors = keras.Input(shape=(None, hidden_dim), name="embedded")
+        x = keras.layers.Dropout(dropout)(vectors)
+        for _ in range(num_layers):
+            x = keras_hub.layers.TransformerEncoder(
+                intermediate_dim, num_heads, dropout=dropout, kernel_initializer=initializer)(x)
+        x = _pool(pooling)(x)
+        x = keras.layers.Dropout(dropout)(x)
+        logits = keras.layers.Dense(num_classes, kernel_initializer=initializer,
+                                    name="logits")(x)
+        config = dict(vocabulary_size=vocabulary_size, num_classes=num_classes,
+                      sequence_length=sequence_length, hidden_dim=hidden_dim,
+                      num_layers=num_layers, num_heads=num_heads,
+                      intermediate_dim=intermediate_dim, dropout=dropout,
+                      initializer=initializer, pooling=pooling)
+        super().__init__(token_ids, embedded, vectors, logits, adversarial_epsilon, config,
+                         **{"name": "transformer_classifier", **kwargs})
 
 
-def build_classifier(name, vocab_size, num_classes, sequence_length, hidden_dim=128,
+class LSTMClassifier(TextClassifier):
+    """Embedding, `num_layers` bidirectional LSTMs, and a linear classifier
+    on the last layer's final states.
+
+    Example:
+
+    >>> model = LSTMClassifier(vocabulary_size=8000, num_classes=2)
+    >>> model(tf.constant([[2, 17, 93, 0]])).shape
+    TensorShape([1, 2])
+    """
+
+    def __init__(self, vocabulary_size, num_classes, hidden_dim=128, num_layers=1, dropout=0.1,
+                 initializer="glorot_uniform", adversarial_epsilon=0.0, **kwargs):
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        embedded = keras.layers.Embedding(vocabulary_size, hidden_dim, mask_zero=True,
+                                          embeddings_initializer=initializer)(token_ids)
+        vectors = keras.Input(shape=(None, hidden_dim), name="embedded")
+        x = vectors
+        for layer in range(num_layers):
+            x = keras.layers.Bidirectional(keras.layers.LSTM(
+                hidden_dim, return_sequences=layer < num_layers - 1, dropout=dropout,
+                kernel_initializer=initializer))(x)
+        x = keras.layers.Dropout(dropout)(x)
+        logits = keras.layers.Dense(num_classes, kernel_initializer=initializer,
+                                    name="logits")(x)
+        config = dict(vocabulary_size=vocabulary_size, num_classes=num_classes,
+                      hidden_dim=hidden_dim, num_layers=num_layers, dropout=dropout,
+                      initializer=initializer)
+        super().__init__(token_ids, embedded, vectors, logits, adversarial_epsilon, config,
+                         **{"name": "lstm_classifier", **kwargs})
+
+
+CLASSIFIERS = {"transformer": TransformerClassifier, "lstm": LSTMClassifier}
+MODELS = tuple(CLASSIFIERS)
+
+
+def build_classifier(name, vocabulary_size, num_classes, sequence_length, hidden_dim=128,
                      num_layers=2, num_heads=4, intermediate_dim=256, dropout=0.1,
                      initializer="glorot_uniform", pooling="mean", adversarial_epsilon=0.0):
-    """The classifier called `name` (one of `MODELS`); `pooling` applies to the Transformer."""
+    """The classifier called `name` (one of `MODELS`) from the shared sizes;
+    `sequence_length`, `num_heads`, `intermediate_dim` and `pooling` apply
+    to the Transformer only."""
     if name == "transformer":
-        return transformer_classifier(vocab_size, num_classes, sequence_length, hidden_dim,
-                                      num_layers, num_heads, intermediate_dim, dropout,
-                                      initializer, pooling, adversarial_epsilon)
+        return TransformerClassifier(vocabulary_size, num_classes, sequence_length, hidden_dim,
+                                     num_layers, num_heads, intermediate_dim, dropout,
+                                     initializer, pooling, adversarial_epsilon)
     if name == "lstm":
-        return lstm_classifier(vocab_size, num_classes, hidden_dim, num_layers, dropout,
-                               initializer, adversarial_epsilon)
+        return LSTMClassifier(vocabulary_size, num_classes, hidden_dim, num_layers, dropout,
+                              initializer, adversarial_epsilon)
     raise ValueError(f"--model must be one of {', '.join(MODELS)} for classification, got {name!r}")

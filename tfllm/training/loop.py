@@ -11,11 +11,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfllm import report
 from tfllm.atomic_files import write_json_atomically
-from tfllm.training.keras_fixes import prepare_multi_worker_model
+from tfllm.compat import build_for_multi_worker
 
 
-def _count_batches(data):
+def count_batches(data):
+    """Batches in one pass over `data` (a cached pipeline fills its cache doing so)."""
     return int(data.reduce(0, lambda count, _: count + 1))
 
 
@@ -25,13 +27,13 @@ def _prepare_multi_worker(model, train_data, eval_data):
     Collectives need every worker to run the same number of steps, but
     length bucketing gives each worker's shard its own batch count. Each
     worker therefore repeats its data and runs as many steps as the whole
-    data set has batches. See `keras_fixes` for what Keras itself needs.
+    data set has batches. See `tfllm.compat` for what Keras itself needs.
     Returns `(train_data, steps_per_epoch, eval_data, validation_steps)`.
     """
-    prepare_multi_worker_model(model, next(iter(train_data)))
-    eval_steps = _count_batches(eval_data) if eval_data is not None else None
+    build_for_multi_worker(model, next(iter(train_data)))
+    eval_steps = count_batches(eval_data) if eval_data is not None else None
     eval_data = eval_data.repeat() if eval_data is not None else None
-    return train_data.repeat(), _count_batches(train_data), eval_data, eval_steps
+    return train_data.repeat(), count_batches(train_data), eval_data, eval_steps
 
 
 class _EarlyStoppingFrom(keras.callbacks.EarlyStopping):
@@ -60,6 +62,28 @@ class _EarlyStoppingFrom(keras.callbacks.EarlyStopping):
         if self.verbose:
             print(f"No epoch beat the starting weights' {self.monitor} of "
                   f"{self.start_score:.4f}; keeping them.")
+
+
+class ProgressLines(keras.callbacks.Callback):
+    """Within an epoch, a line every `seconds` with the step and the loss so
+    far: what a log file gets instead of a progress bar, so a long epoch is
+    not silent until its end."""
+
+    def __init__(self, seconds=30.0, clock=time.monotonic):
+        super().__init__()
+        self.seconds, self.clock = seconds, clock
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch, self.last = epoch, self.clock()
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = self.clock()
+        if now - self.last >= self.seconds:
+            self.last = now
+            total = self.params.get("steps")
+            loss = (logs or {}).get("loss")
+            print(f"  epoch {self.epoch + 1} step {batch + 1}{f'/{total}' if total else ''}"
+                  + (f" - loss: {float(loss):.4f}" if loss is not None else ""), flush=True)
 
 
 def _finished_dir(model_dir):
@@ -100,6 +124,11 @@ def saved_progress(model_dir):
                   + glob.glob(_finished_dir(model_dir)))
 
 
+def epochs_trained(history):
+    """Epochs a stage has trained, counting those of a killed run it resumed."""
+    return history.epoch[-1] + 1 if history.epoch else 0
+
+
 def clear_finished(model_dir):
     """Forgets a stage saved by `fit(..., more_stages_follow=True)`; call it
     once the last stage is done, so the next run trains afresh."""
@@ -131,9 +160,14 @@ def fit(model, train_data, eval_data, *, epochs, model_dir, patience=0,
     if more_stages_follow:
         finished = _load_finished(model, model_dir)
         if finished is not None:
+            report.stage(f"A killed run finished this stage: loaded it from "
+                         f"{_finished_dir(model_dir)}")
             return finished
+    backup = os.path.join(model_dir, "backup")
+    if os.path.isdir(backup):
+        report.stage(f"Resuming a killed run from {backup}")
     cbs = [
-        keras.callbacks.BackupAndRestore(os.path.join(model_dir, "backup")),
+        keras.callbacks.BackupAndRestore(backup),
         keras.callbacks.TensorBoard(os.path.join(model_dir, "logs")),
     ]
     if model.optimizer.use_ema:
@@ -142,8 +176,11 @@ def fit(model, train_data, eval_data, *, epochs, model_dir, patience=0,
         cbs.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     select = bool(patience) and eval_data is not None
     if verbose is None:
-        # A live progress bar on a terminal, one line an epoch in a log file.
+        # A live progress bar on a terminal; in a log file, a line an epoch
+        # and, within long epochs, a line every 30 seconds.
         verbose = 1 if sys.stdout.isatty() else 2
+    if verbose == 2:
+        cbs.append(ProgressLines())
     steps, eval_steps = None, None
     if isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
         train_data, steps, eval_data, eval_steps = _prepare_multi_worker(

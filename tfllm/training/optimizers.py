@@ -1,44 +1,73 @@
-"""AdamW with linear warmup and cosine decay, the one optimizer tasks use."""
+"""AdamW with linear warmup, then cosine or inverse-square-root decay: the optimizer of tasks."""
 
 import keras
-import tensorflow as tf
+from keras import ops
+
+from tfllm.compat import ClipAfterSum
 
 # Norm scales and biases are not decayed, as in BERT and GPT training.
 _NO_DECAY = ["bias", "gamma", "beta", "scale"]
 
 
-class ReplicaSafeAdamW(keras.optimizers.AdamW):
-    """AdamW whose global-norm clipping sees the gradient of the whole batch.
+class ReplicaSafeAdamW(ClipAfterSum, keras.optimizers.AdamW):
+    """AdamW whose global-norm clipping sees the gradient of the whole batch,
+    under every strategy (see `tfllm.compat.ClipAfterSum`)."""
 
-    Keras 3 (checked on 3.15) clips in the replica context, before gradients
-    are summed across replicas, so under MirroredStrategy each replica's half
-    gradient is clipped on its own and training differs from one device.
-    Here the replicas first sum their gradients, the sum is clipped, and each
-    replica hands on `clipped / replicas`, which Keras' own all-reduce then
-    sums back to the clipped total. The price is one extra all-reduce per
-    step, paid only with clipping on and more than one replica.
+
+DECAYS = ("cosine", "inverse_sqrt")
+
+
+class WarmupInverseSquareRoot(keras.optimizers.schedules.LearningRateSchedule):
+    """A linear rise to `peak` over `warmup_steps`, then `peak * sqrt(warmup_steps
+    / step)`: the Transformer's schedule (Vaswani et al., 2017), which Keras
+    does not have (its `InverseTimeDecay` falls as 1/t, not 1/sqrt(t)).
+
+    Example:
+
+    >>> schedule = WarmupInverseSquareRoot(1e-3, warmup_steps=4000)
+    >>> float(schedule(16000))
+    0.0005
     """
 
-    def _clip_gradients(self, grads):
-        context = tf.distribute.get_replica_context()
-        if not self.global_clipnorm or context is None or context.num_replicas_in_sync == 1:
-            return super()._clip_gradients(grads)
-        present = [i for i, g in enumerate(grads) if g is not None]
-        total = context.all_reduce(tf.distribute.ReduceOp.SUM, [grads[i] for i in present])
-        clipped = super()._clip_gradients(total)  # Keras' clipping, as on one device
-        grads = list(grads)
-        for i, g in zip(present, clipped):
-            # scalar_mul scales IndexedSlices too.
-            grads[i] = tf.math.scalar_mul(1.0 / context.num_replicas_in_sync, g)
-        return grads
+    def __init__(self, peak, warmup_steps):
+        self.peak = float(peak)
+        self.warmup_steps = max(int(warmup_steps), 1)
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32") + 1.0
+        warmup = ops.cast(self.warmup_steps, "float32")
+        return self.peak * ops.minimum(step / warmup, ops.sqrt(warmup / step))
+
+    def get_config(self):
+        return {"peak": self.peak, "warmup_steps": self.warmup_steps}
+
+
+def schedule(learning_rate, total_steps, warmup_steps, decay="cosine",
+             final_learning_rate_ratio=0.1):
+    """The learning rate over training: linear warmup, then `decay`."""
+    warmup_steps = min(warmup_steps, max(total_steps - 1, 0))
+    if decay == "inverse_sqrt":
+        return WarmupInverseSquareRoot(learning_rate, warmup_steps)
+    if decay != "cosine":
+        raise ValueError(f"--decay must be one of {', '.join(DECAYS)}, got {decay!r}")
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warmup_steps else learning_rate,
+        decay_steps=max(total_steps - warmup_steps, 1),
+        alpha=final_learning_rate_ratio,
+        warmup_target=learning_rate if warmup_steps else None,
+        warmup_steps=warmup_steps,
+    )
 
 
 def adamw(learning_rate, total_steps, warmup_steps=0, weight_decay=0.01,
-          clipnorm=1.0, final_learning_rate_ratio=0.1, beta_2=0.999, ema_momentum=0.0):
-    """AdamW whose rate rises linearly for `warmup_steps`, then decays by a cosine.
+          clipnorm=1.0, final_learning_rate_ratio=0.1, beta_2=0.999, ema_momentum=0.0,
+          decay="cosine"):
+    """AdamW whose rate rises linearly for `warmup_steps`, then decays.
 
-    The rate ends at `final_learning_rate_ratio * learning_rate` after
-    `total_steps`. Gradients are clipped to global norm `clipnorm` (0: off).
+    With `decay="cosine"` the rate ends at `final_learning_rate_ratio *
+    learning_rate` after `total_steps`; with `"inverse_sqrt"` it falls as
+    one over the square root of the step. Gradients are clipped to global
+    norm `clipnorm` (0: off).
     With `ema_momentum > 0` the optimizer also keeps an exponential moving
     average of the weights; `tfllm.training.loop.fit` evaluates, selects and
     ends with those averaged weights.
@@ -47,16 +76,9 @@ def adamw(learning_rate, total_steps, warmup_steps=0, weight_decay=0.01,
 
     >>> optimizer = adamw(1e-3, total_steps=2000, warmup_steps=100)
     """
-    warmup_steps = min(warmup_steps, max(total_steps - 1, 0))
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=0.0 if warmup_steps else learning_rate,
-        decay_steps=max(total_steps - warmup_steps, 1),
-        alpha=final_learning_rate_ratio,
-        warmup_target=learning_rate if warmup_steps else None,
-        warmup_steps=warmup_steps,
-    )
     optimizer = ReplicaSafeAdamW(
-        learning_rate=schedule,
+        learning_rate=schedule(learning_rate, total_steps, warmup_steps, decay,
+                               final_learning_rate_ratio),
         weight_decay=weight_decay,
         beta_2=beta_2,
         global_clipnorm=clipnorm or None,

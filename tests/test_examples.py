@@ -5,8 +5,14 @@ import tfllm  # noqa: F401
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from tfllm.data.corpus import load_corpus_data, load_text
 from tfllm.data.errors import DataError, RowGuard
-from tfllm.data.sources import load_corpus, load_labelled
+from tfllm.data.examples import LABELLED_TEXT, PLAIN_TEXT, load_examples
+
+
+def load_labelled(spec, text_field=None, label_field=None, guard=None):
+    return load_examples(spec, LABELLED_TEXT, {"text": text_field, "label": label_field},
+                         guard)
 
 
 class FileTestCase(tf.test.TestCase):
@@ -23,37 +29,37 @@ class SourcesTest(FileTestCase):
     def test_tsv_keeps_quotes_as_text(self):
         path = self.write("a.tsv", 'sentence\tlabel\nsay "hi" now\t1\nbad film\t0\n')
         data = load_labelled(path)
-        self.assertEqual(data.texts, ['say "hi" now', "bad film"])
-        self.assertEqual(data.labels, ["1", "0"])
+        self.assertEqual(data["text"], ['say "hi" now', "bad film"])
+        self.assertEqual(data["label"], ["1", "0"])
         self.assertEqual(data.where(1), f"{path}:3")
 
     def test_csv_with_quoted_multiline_field_and_named_columns(self):
         path = self.write("a.csv", 'id,body,stars\n1,"two\nlines",pos\n2,plain,neg\n')
         data = load_labelled(path, text_field="body", label_field="stars")
-        self.assertEqual(data.texts, ["two\nlines", "plain"])
-        self.assertEqual(data.labels, ["pos", "neg"])
+        self.assertEqual(data["text"], ["two\nlines", "plain"])
+        self.assertEqual(data["label"], ["pos", "neg"])
         self.assertEqual(data.where(1), f"{path}:4")
 
     def test_jsonl_and_fasttext(self):
         jsonl = self.write("a.jsonl", json.dumps({"review": "fine", "sentiment": 1}) + "\n\n"
                            + json.dumps({"review": "poor", "sentiment": 0}) + "\n")
-        self.assertEqual(load_labelled(jsonl).labels, ["1", "0"])
+        self.assertEqual(load_labelled(jsonl)["label"], ["1", "0"])
         txt = self.write("a.txt", "__label__pos a fine film\n__label__neg dull\n")
         data = load_labelled(txt)
-        self.assertEqual((data.texts, data.labels), (["a fine film", "dull"], ["pos", "neg"]))
+        self.assertEqual((data["text"], data["label"]), (["a fine film", "dull"], ["pos", "neg"]))
 
     def test_glob_reads_every_file(self):
         self.write("part-1.tsv", "text\tlabel\none\t0\n")
         self.write("part-2.tsv", "text\tlabel\ntwo\t1\n")
         data = load_labelled(os.path.join(self.get_temp_dir(), "part-*.tsv"))
-        self.assertEqual(data.texts, ["one", "two"])
+        self.assertEqual(data["text"], ["one", "two"])
 
     def test_sample_needs_word_order_and_negation(self):
         data = load_labelled("sample")
-        self.assertEqual(data.label_names, ["negative", "positive"])
-        self.assertEqual(data.texts, load_labelled("sample").texts)  # deterministic
+        self.assertEqual(data.class_names["label"], ["negative", "positive"])
+        self.assertEqual(data["text"], load_labelled("sample")["text"])  # deterministic
         bags = {}
-        for text, label in zip(data.texts, data.labels):
+        for text, label in zip(data["text"], data["label"]):
             bags.setdefault(tuple(sorted(text.split())), set()).add(label)
         # Same words, opposite labels: no bag-of-words model can reach 100%.
         self.assertGreater(sum(len(labels) > 1 for labels in bags.values()), 10)
@@ -63,9 +69,9 @@ class SourcesTest(FileTestCase):
             imdb = load_labelled("tfds:imdb_reviews:test")
             sst2 = load_labelled("tfds:glue/sst2:validation")
         self.assertLen(imdb, 6)
-        self.assertEqual(imdb.label_names, ["neg", "pos"])
-        self.assertIsInstance(imdb.texts[0], str)
-        self.assertEqual(sst2.label_names, ["negative", "positive"])
+        self.assertEqual(imdb.class_names["label"], ["neg", "pos"])
+        self.assertIsInstance(imdb["text"][0], str)
+        self.assertEqual(sst2.class_names["label"], ["negative", "positive"])
         self.assertEqual(sst2.where(2), "tfds:glue/sst2:validation[2]")
 
     def test_tfds_unknown_dataset_is_a_data_error(self):
@@ -74,13 +80,28 @@ class SourcesTest(FileTestCase):
 
     def test_corpus_sources(self):
         path = self.write("c.txt", "First line.\nSecond line.\n")
-        self.assertEqual(load_corpus(path), [(path, "First line.\nSecond line.\n")])
-        self.assertIn("the", load_corpus("sample")[0][1])
+        self.assertEqual(load_text(path), "First line.\nSecond line.\n")
+        self.assertIn("the", load_text("sample"))
         with tfds.testing.mock_data(num_examples=3):
-            self.assertLen(load_corpus("tfds:tiny_shakespeare:test"), 3)
+            self.assertLen(load_examples("tfds:tiny_shakespeare:test", PLAIN_TEXT), 3)
+        # Rows of a table or JSONL file are documents too, one line break apart.
+        jsonl = self.write("c.jsonl", '{"body": "one"}\n{"body": "two"}\n')
+        self.assertEqual(load_text(jsonl, text_field="body"), "one\ntwo")
+
+    def test_corpus_splits_hold_out_the_tail_or_read_eval_data(self):
+        path = self.write("d.txt", "a" * 90 + "b" * 10)
+        data = load_corpus_data(path, eval_fraction=0.1)
+        self.assertEqual((data.train_text, data.eval_text), ("a" * 90, "b" * 10))
+        other = self.write("e.txt", "held out")
+        self.assertEqual(load_corpus_data(path, other).eval_text, "held out")
 
 
 class BadInputTest(FileTestCase):
+
+    def test_a_directory_is_named_as_one(self):
+        with self.assertRaisesRegex(DataError, f"{self.get_temp_dir()}: is a directory; name a "
+                                               "file in it, or a glob such as"):
+            load_labelled(self.get_temp_dir())
 
     def test_missing_file(self):
         with self.assertRaisesRegex(DataError, "nope.tsv: no such file"):
@@ -120,7 +141,7 @@ class BadInputTest(FileTestCase):
         path = self.write("a.tsv", b"text\tlabel\ngood\t1\n\xff\t0\nx\t1\textra\n\t1\nfine\t0\n")
         guard = RowGuard(skip=True)
         data = load_labelled(path, guard=guard)
-        self.assertEqual(data.texts, ["good", "fine"])
+        self.assertEqual(data["text"], ["good", "fine"])
         self.assertEqual(guard.skipped, 3)
         self.assertEqual(guard.report()["by_source"], {path: 3})
         self.assertLen(guard.report()["examples"], 3)

@@ -1,0 +1,5 @@
+"""Preprocessors: one per task family, used by the input pipeline and the serving graph alike."""
+
+from tfllm.preprocessors.base import Preprocessor  # noqa: F401
+from tfllm.preprocessors.classification import ClassificationPreprocessor  # noqa: F401
+from tfllm.preprocessors.language_model import LanguageModelPreprocessor  # noqa: F401

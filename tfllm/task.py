@@ -1,0 +1,358 @@
+"""The task runner: every task runs through the same steps, and supplies only what differs.
+
+A task is a `Task` subclass: its flags (`own_flags`, the `shared_flags` it
+reads, its `defaults`) and a fixed set of hooks, as Model Garden's
+`official/nlp/tasks` give every task the same ones (there without a
+registry or config classes: a task module is a class and a `main`):
+
+    load_data           the task's data, read and checked
+    build_preprocessor  tokenizer and friends, trained on the data
+    describe            one line about the data, for people
+    build_model         the Keras model (called in the strategy's scope)
+    stages              the training stages: data, epochs, learning rate
+    evaluate            the task's metrics of a model
+    endpoints           the export's serving signatures
+    demo_inputs         what to ask the export at the end of the run
+    show_answers        the export's answers, printed for people
+    summary_rows        the task's lines of the closing summary
+
+`run(task_class, argv)` does everything else the same way for every task:
+flags (`tfllm.cli`), strategy, seed, chief and worker folders, the
+demo-data notice, compiling each stage with AdamW and its warmup/cosine
+schedule, `fit` with checkpoints, resume after a kill (per stage) and early
+stopping, throughput, evaluation, the atomic versioned export with its
+preprocessor and run card, querying the export, and the summary. It
+returns a `RunResult`.
+
+Example, a task module:
+
+>>> class Sentiment(Task):
+...     name = "sentiment"
+...     shared_flags = DATA + TRAINING
+...     def load_data(self): ...
+...     # ... the other hooks
+>>> main = Sentiment.main          # python -m tasks.sentiment --epochs=2
+"""
+
+import dataclasses
+import os
+import sys
+
+import keras
+import tensorflow as tf
+
+from tfllm import cli, compat, report
+from tfllm import flags as tfllm_flags
+from tfllm.data.errors import DataError
+from tfllm.export.saved_model import export_task
+from tfllm.metrics.language_model import TrainingThroughput
+from tfllm.runtime import set_seed
+from tfllm.training.loop import clear_finished, count_batches, epochs_trained, fit
+from tfllm.training.optimizers import adamw
+from tfllm.training.strategy import (get_strategy, is_chief, resolve_jit,
+                                     resolve_steps_per_execution, worker_dir)
+
+
+@dataclasses.dataclass
+class Stage:
+    """One `fit` of a run.
+
+    Attributes:
+        name: names the stage for people and its folder in `model_dir` (the
+            first stage uses `model_dir` itself).
+        data: the training `tf.data.Dataset` (one epoch of it).
+        epochs: epochs to train.
+        steps_per_epoch: steps an epoch has, for the learning-rate schedule;
+            None: counted by one pass over `data`.
+        learning_rate, warmup_fraction: the AdamW schedule's peak and warmup.
+        source: what it trains on, for people and the run card.
+        examples: examples (or windows) an epoch has, for the run card.
+        units_per_step, throughput_unit: what a training step consumes
+            (say 32 examples, or 768 tokens), for the throughput figure.
+        exact_steps: whether `data` yields exactly `steps_per_epoch` batches,
+            so steps per call may be chosen to divide them.
+        model_settings: model attributes set before the stage compiles
+            (e.g. `{"adversarial_epsilon": 0.04}`).
+        callbacks: the stage's own Keras callbacks, after the runner's.
+    """
+
+    name: str
+    data: object
+    epochs: int
+    steps_per_epoch: object
+    learning_rate: float
+    warmup_fraction: float
+    source: str
+    examples: int
+    units_per_step: int
+    throughput_unit: str = "examples"
+    exact_steps: bool = False
+    model_settings: dict = dataclasses.field(default_factory=dict)
+    callbacks: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class StageRecord:
+    """What a stage did. `epochs_run` counts the epochs of a killed run it
+    resumed; `throughput` is steady-state `throughput_unit`s per second
+    (compilation left out); `metrics_before` scores the weights the stage
+    started from (later stages only)."""
+
+    name: str
+    source: str
+    examples: int
+    epochs_run: int
+    seconds: float
+    steps_per_second: float
+    throughput: float
+    throughput_unit: str
+    history: dict
+    metrics_before: dict = None
+
+
+@dataclasses.dataclass
+class RunResult:
+    """The outcome of `run`, the same for every task.
+
+    `export_path` and `answers` are None and empty on workers other than the
+    chief, which publish nothing.
+    """
+
+    task: str
+    flags: dict
+    data: dict  # the run card's record of the data (sources, sizes, skipped rows)
+    metrics: dict
+    stages: list
+    export_path: str
+    answers: list
+    model: object
+    preprocessor: object
+
+    @property
+    def training_seconds(self):
+        return sum(stage.seconds for stage in self.stages)
+
+
+class Task:
+    """Base class of tasks: declarations and hooks (see the module docstring).
+
+    Subclasses set `name` and override the hooks; the instance holds the
+    run's parsed flags as `self.flags`.
+    """
+
+    name = None
+    own_flags = ()      # `tfllm.flags.Flag` specs of this task's own flags
+    shared_flags = ()   # names of the shared flags it reads (see tfllm.flags)
+    defaults = {}       # this task's defaults of those flags
+    choices = {}        # values of the shared enum flags it reads (model, tokenizer)
+    metrics = ()        # Keras metrics compiled in; with "loss" they are --monitor's choices
+    headline = "loss"   # the metric named in stage messages
+
+    def __init__(self, flags):
+        self.flags = flags
+
+    @classmethod
+    def check_flags(cls, flags):
+        """A message when flag values do not fit together, else None."""
+        return None
+
+    @classmethod
+    def main(cls, argv=None):
+        """Runs the task from a command line (default `sys.argv`)."""
+        return run(cls, argv)
+
+    def loss(self):
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def title(self):
+        return f"{self.name} on {self.flags.data}"
+
+    # The hooks every task supplies.
+    def load_data(self):
+        raise NotImplementedError
+
+    def build_preprocessor(self, data):
+        raise NotImplementedError
+
+    def describe(self, data, preprocessor):
+        raise NotImplementedError
+
+    def build_model(self, data, preprocessor):
+        raise NotImplementedError
+
+    def validation_data(self, data, preprocessor):
+        """The dataset `fit` validates on each epoch (None: no validation)."""
+        raise NotImplementedError
+
+    def stages(self, data, preprocessor):
+        raise NotImplementedError
+
+    def evaluate(self, model, data, preprocessor, validation):
+        raise NotImplementedError
+
+    def format_metrics(self, metrics):
+        raise NotImplementedError
+
+    def endpoints(self, model, data, preprocessor):
+        raise NotImplementedError
+
+    def card(self, data):
+        """The task's entries of the run card: at least `data` (sources, sizes)."""
+        raise NotImplementedError
+
+    def demo_inputs(self, data):
+        """`(signature name, {input name: list of values})` to ask the export."""
+        raise NotImplementedError
+
+    def show_answers(self, inputs, outputs):
+        """Prints the export's `outputs` (NumPy) for `inputs`; returns them as records."""
+        raise NotImplementedError
+
+    def summary_rows(self, metrics, stages):
+        raise NotImplementedError
+
+
+def _fixed_shapes(dataset):
+    """Whether every batch has one shape but for the batch size (XLA then
+    compiles once, or twice with a short last batch)."""
+    specs = tf.nest.flatten(dataset.element_spec)
+    return all(spec.shape[1:].is_fully_defined() for spec in specs)
+
+
+class _Runner:
+    """The steps of one run; see the module docstring."""
+
+    def __init__(self, task):
+        self.task, self.flags = task, task.flags
+        # First: multi-worker set-up must precede other TensorFlow work.
+        self.strategy = get_strategy(self.flags.strategy, self.flags.tpu)
+        set_seed(self.flags.seed)
+        self.chief = is_chief(self.strategy)
+        self.model_dir = worker_dir(self.flags.model_dir, self.strategy)
+
+    def run(self):
+        task, flags = self.task, self.flags
+        report.stage(f"Loading data from {flags.data}")
+        if flags.data == "sample":
+            report.stage("Using the bundled demo data (generated, not a benchmark); pass "
+                         "--data to train on real data.")
+        data = task.load_data()
+        if data.rows.skipped:
+            report.stage(f"Skipped {data.rows.skipped} malformed rows: {data.rows.first_errors}")
+        preprocessor = task.build_preprocessor(data)
+        preprocessor.save(os.path.join(self.model_dir, "preprocessor"))
+        report.stage(task.describe(data, preprocessor))
+        validation = task.validation_data(data, preprocessor)
+        with self.strategy.scope():
+            model = task.build_model(data, preprocessor)
+        records = self.train(model, data, preprocessor, validation)
+
+        report.stage("Evaluating")
+        metrics = task.evaluate(model, data, preprocessor, validation)
+        print(task.format_metrics(metrics))
+
+        report.stage("Exporting")
+        card = {"task": task.name, "flags": tfllm_flags.values(flags), **task.card(data),
+                "metrics": metrics, "training_seconds": sum(r.seconds for r in records),
+                "stages": [dataclasses.asdict(r) for r in records]}
+        card["data"] = {**card.get("data", {}), "bad_rows": data.rows.report()}
+        path = export_task(flags.export_dir, model, preprocessor,
+                           task.endpoints(model, data, preprocessor), card, self.chief,
+                           flags.export_version)
+        result = RunResult(task.name, card["flags"], card["data"], metrics, records, path, [],
+                           model, preprocessor)
+        if path is None:  # other workers joined the save and published nothing
+            return result
+        result.answers = self.query(path, data)
+        self.summarize(result, data)
+        return result
+
+    def train(self, model, data, preprocessor, validation):
+        """Fits `model` stage by stage; returns their `StageRecord`s."""
+        stages = self.task.stages(data, preprocessor)
+        records = []
+        for index, stage in enumerate(stages):
+            if stage.steps_per_epoch is None:
+                stage.steps_per_epoch = count_batches(stage.data)
+            before = None
+            if index:
+                before = self.task.evaluate(model, data, preprocessor, validation)
+                kept = (f"; the weights so far ({self.task.headline} "
+                        f"{before[self.task.headline]:.4f}) stay unless an epoch beats them"
+                        if self.flags.patience and validation is not None else "")
+                report.stage(f"Stage {stage.name} on {stage.source}{kept}")
+            self.compile(model, stage)
+            report.stage(
+                f"Training ({stage.name}): {model.count_params():,} parameters, "
+                f"{stage.epochs} epochs of {stage.steps_per_epoch:,} steps on "
+                f"{self.strategy.num_replicas_in_sync} replica(s), XLA "
+                f"{'on' if model.jit_compile else 'off'}, {model.steps_per_execution} "
+                "step(s) per call")
+            speed = TrainingThroughput()
+            stage_dir = self.model_dir if not index else os.path.join(self.model_dir,
+                                                                      stage.name)
+            history, seconds = fit(
+                model, stage.data, validation, epochs=stage.epochs, model_dir=stage_dir,
+                patience=self.flags.patience, monitor=self.flags.monitor,
+                callbacks=[speed.callback, *stage.callbacks], start_competes=bool(index),
+                more_stages_follow=index < len(stages) - 1)
+            records.append(StageRecord(
+                stage.name, stage.source, stage.examples, epochs_trained(history), seconds,
+                speed.steps_per_second, speed.steps_per_second * stage.units_per_step,
+                stage.throughput_unit, history.history, before))
+        clear_finished(self.model_dir)
+        return records
+
+    def compile(self, model, stage):
+        """Compiles `model` with a fresh AdamW schedule over `stage`."""
+        flags = self.flags
+        for name, value in stage.model_settings.items():
+            setattr(model, name, value)
+        total = stage.epochs * stage.steps_per_epoch
+        with self.strategy.scope():
+            model.compile(
+                optimizer=adamw(stage.learning_rate, total, int(stage.warmup_fraction * total),
+                                flags.weight_decay, flags.clipnorm, beta_2=flags.beta_2,
+                                ema_momentum=flags.ema, decay=flags.decay),
+                loss=self.task.loss(), metrics=list(self.task.metrics) or None,
+                jit_compile=resolve_jit(flags.jit, self.strategy, _fixed_shapes(stage.data)),
+                steps_per_execution=resolve_steps_per_execution(
+                    flags.steps_per_execution, self.strategy,
+                    stage.steps_per_epoch if stage.exact_steps else None))
+
+    def query(self, path, data):
+        """Asks the export what `demo_inputs` says, as a client would."""
+        signature, inputs = self.task.demo_inputs(data)
+        report.stage(f"Querying the export ({signature})")
+        served = tf.saved_model.load(path).signatures[signature]
+        outputs = served(**{name: tf.constant(values) for name, values in inputs.items()})
+        return self.task.show_answers(inputs, {k: v.numpy() for k, v in outputs.items()})
+
+    def summarize(self, result, data):
+        stages = result.stages
+        epochs = " + ".join(f"{r.epochs_run} {r.name}" if len(stages) > 1 else f"{r.epochs_run}"
+                            for r in stages)
+        rows = self.task.summary_rows(result.metrics, stages) + [
+            ("training", f"{epochs} epochs, {result.training_seconds:.1f} s")]
+        if data.rows.skipped:
+            rows.append(("skipped rows", f"{data.rows.skipped} (see the run card)"))
+        rows += [("export", result.export_path),
+                 ("run card", os.path.join(result.export_path, "run_card.json")),
+                 ("logs", os.path.join(self.model_dir, "logs"))]
+        report.summary(self.task.title(), rows)
+
+
+def run(task_class, argv=None):
+    """Parses `argv` for `task_class` and runs it; returns a `RunResult`.
+
+    Bad flags and bad data end the run with a one-line message (exit status
+    1) instead of a traceback.
+    """
+    flags = cli.parse(task_class, argv)
+    task = task_class(flags)
+    try:
+        runner = _Runner(task)
+        with compat.multi_worker_logs(runner.strategy):
+            return runner.run()
+    except DataError as error:
+        sys.exit(f"error: {error}")
