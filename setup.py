@@ -12,10 +12,14 @@ setup(
         "tensorflow>=2.21,<2.22",
         "tensorflow-text>=2.21,<2.22",
         "tensorboard>=2.20",
-        "keras>=3.12,<4",
-        "keras-hub>=0.24,<0.40",
+        # tfllm/compat.py reaches into these; the tests ran on exactly these
+        # minor versions (compat warns at import outside them).
+        "keras>=3.15,<3.16",
+        "keras-hub>=0.32,<0.33",
         "tensorflow-datasets>=4.9.9,<5",
         "absl-py>=2.1,<3",
+        "sacrebleu>=2.4,<3",  # translation: BLEU and chrF as the field reports them
+        "rouge-score>=0.1.2",  # keras-hub's ROUGE metrics need it
         "numpy>=1.26",
     ],
     extras_require={
