@@ -33,13 +33,14 @@ from tfllm.decoding.translator import Translator  # noqa: E402
 
 MULTI30K = os.path.join(SHARED_DATA, "multi30k")
 BUDGET_SECONDS = 30 * 60
-# Chosen on the validation split's loss and BLEU in short runs (see the
-# closing note of the translation issue).
+# The published small-data recipe's sizes (3 + 3 blocks, 256 wide, 8 heads,
+# feed-forward 512); bfloat16 trained a step 1.24x faster than float32 with
+# feed-forward 1024 here, and 7 epochs fit the 30 minutes (8 took 31).
 RECIPE = ["--vocab_size=8000", "--sequence_length=64", "--hidden_dim=256", "--num_layers=3",
-          "--num_heads=4", "--intermediate_dim=1024", "--dropout=0.1", "--label_smoothing=0.1",
+          "--num_heads=8", "--intermediate_dim=512", "--dropout=0.1", "--label_smoothing=0.1",
           "--batch_size=64", "--learning_rate=1e-3", "--warmup_fraction=0.05",
-          "--weight_decay=0.01", "--epochs=10", "--num_beams=4", "--length_penalty=0.6",
-          "--seed=0"]
+          "--weight_decay=0.01", "--epochs=7", "--precision=mixed_bfloat16", "--num_beams=4",
+          "--length_penalty=0.6", "--seed=0"]
 DIRECTIONS = {"de-en": ("de", "en"), "en-de": ("en", "de")}
 
 

@@ -22,6 +22,7 @@ import dataclasses
 from absl import flags
 
 from tfllm.training.optimizers import DECAYS
+from tfllm.training.precision import PRECISIONS
 from tfllm.training.strategy import STRATEGIES
 
 
@@ -160,6 +161,9 @@ _SHARED = [
     _shared("training", enum_flag("jit", "auto", ["auto", "true", "false"],
                                   "XLA-compile training steps. auto: where the strategy allows "
                                   "it and batches have one shape.")),
+    _shared("training", enum_flag("precision", "float32", PRECISIONS,
+                                  "Numerics: float32, or mixed_bfloat16 (bfloat16 compute, "
+                                  "float32 weights, logits and loss; fast on CPUs with AMX).")),
     _shared("training", integer_flag("steps_per_execution", 1,
                                      "Training steps per tf.function call.", lower_bound=1)),
     # The run: where it runs and where its results go.
@@ -184,7 +188,8 @@ DATA = ("data", "eval_data", "eval_fraction", "skip_bad_rows")
 TOKENIZATION = ("tokenizer", "vocab_size", "sequence_length")
 MODEL = ("hidden_dim", "num_layers", "num_heads", "intermediate_dim", "dropout", "initializer")
 TRAINING = ("epochs", "batch_size", "learning_rate", "warmup_fraction", "weight_decay", "decay",
-            "beta_2", "clipnorm", "ema", "patience", "monitor", "jit", "steps_per_execution")
+            "beta_2", "clipnorm", "ema", "patience", "monitor", "jit", "precision",
+            "steps_per_execution")
 
 GROUP_TITLES = {"data": "data flags (shared)", "model": "model flags (shared)",
                 "training": "training flags (shared)", "run": "run flags (shared)"}

@@ -49,6 +49,7 @@ from tfllm.metrics.language_model import TrainingThroughput
 from tfllm.runtime import set_seed
 from tfllm.training.loop import clear_finished, count_batches, epochs_trained, fit
 from tfllm.training.optimizers import adamw
+from tfllm.training.precision import precision_policy
 from tfllm.training.strategy import (get_strategy, is_chief, resolve_jit,
                                      resolve_steps_per_execution, worker_dir)
 
@@ -352,7 +353,7 @@ def run(task_class, argv=None):
     task = task_class(flags)
     try:
         runner = _Runner(task)
-        with compat.multi_worker_logs(runner.strategy):
+        with compat.multi_worker_logs(runner.strategy), precision_policy(flags.precision):
             return runner.run()
     except DataError as error:
         sys.exit(f"error: {error}")

@@ -178,7 +178,7 @@ class TransformerClassifier(TextClassifier):
         x = _pool(pooling)(x)
         x = keras.layers.Dropout(dropout)(x)
         logits = keras.layers.Dense(num_classes, kernel_initializer=initializer,
-                                    name="logits")(x)
+                                    dtype="float32", name="logits")(x)
         config = dict(vocabulary_size=vocabulary_size, num_classes=num_classes,
                       sequence_length=sequence_length, hidden_dim=hidden_dim,
                       num_layers=num_layers, num_heads=num_heads,
@@ -212,7 +212,7 @@ class LSTMClassifier(TextClassifier):
                 kernel_initializer=initializer))(x)
         x = keras.layers.Dropout(dropout)(x)
         logits = keras.layers.Dense(num_classes, kernel_initializer=initializer,
-                                    name="logits")(x)
+                                    dtype="float32", name="logits")(x)
         config = dict(vocabulary_size=vocabulary_size, num_classes=num_classes,
                       hidden_dim=hidden_dim, num_layers=num_layers, dropout=dropout,
                       initializer=initializer)
