@@ -28,7 +28,6 @@ import tensorflow as tf  # noqa: E402
 
 from benchmarks.common import REPO, SHARED_DATA, print_table, write_results  # noqa: E402
 from tasks import translation  # noqa: E402
-from tfllm.data.parallel import load_pairs  # noqa: E402
 from tfllm.decoding.translator import Translator  # noqa: E402
 
 MULTI30K = os.path.join(SHARED_DATA, "multi30k")

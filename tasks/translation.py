@@ -27,7 +27,7 @@ from tfllm.metrics.translation import translation_scores
 from tfllm.models.seq2seq import POSITIONS, Seq2SeqTransformer
 from tfllm.preprocessors.seq2seq import Seq2SeqPreprocessor
 from tfllm.task import Stage, Task
-from tfllm.training.callbacks import AverageLastEpochs
+from tfllm.training.callbacks import AverageLastEpochs, EpochScore
 from tfllm.training.losses import SmoothedSparseCrossentropy
 
 DEMO_QUERIES = ["The plot was really good.", "7 scenes were boring, but the music was moving!",
@@ -64,6 +64,8 @@ class Translation(Task):
                               "(checkpoint averaging; needs --patience=0).", lower_bound=0),
         tf_flags.integer_flag("eval_sentences", 0, "Sentences of the evaluation data that BLEU "
                               "is scored on (0: all).", lower_bound=0),
+        tf_flags.bool_flag("bleu_every_epoch", False, "Also score BLEU after every epoch "
+                                                      "(logged as val_bleu; costs decoding)."),
     )
     # Multi30k's recipe (benchmarks/translation_multi30k.py): 3 + 3 blocks, 256 wide.
     defaults = {"tokenizer": "sentencepiece", "vocab_size": 8000, "sequence_length": 64,
@@ -145,14 +147,20 @@ class Translation(Task):
         train = preprocessor.dataset(data.train["source"], data.train["target"], f.batch_size,
                                      shuffle=True, seed=f.seed)
         callbacks = [AverageLastEpochs(f.average_last)] if f.average_last else []
+        if f.bleu_every_epoch:
+            callbacks.append(EpochScore("val_bleu", lambda model: self._bleu(model, preprocessor,
+                                                                             data)))
         # Length buckets each end in a partial batch: count the steps.
         return [Stage("train", train, f.epochs, None, f.learning_rate, f.warmup_fraction,
                       self._spec(), len(data.train), units_per_step=f.batch_size,
                       throughput_unit="pairs", callbacks=callbacks)]
 
-    def evaluate(self, model, data, preprocessor, validation):
+    def _scored_split(self, data):
         count = self.flags.eval_sentences or len(data.eval)
-        sources, references = data.eval["source"][:count], data.eval["target"][:count]
+        return data.eval["source"][:count], data.eval["target"][:count]
+
+    def _translations(self, model, preprocessor, sources):
+        """`sources` translated as the export's serving_default would, in batches."""
         settings = self.settings()
         translate = tf.function(lambda texts: Translator(model, preprocessor).translate(
             texts, settings.num_beams, settings.length_penalty, settings.max_extra_tokens))
@@ -160,6 +168,16 @@ class Translation(Task):
         for start in range(0, len(sources), 64):
             batch = translate(tf.constant(sources[start:start + 64]))
             hypotheses += [t.decode("utf-8") for t in batch.numpy()]
+        return hypotheses
+
+    def _bleu(self, model, preprocessor, data):
+        sources, references = self._scored_split(data)
+        return translation_scores(self._translations(model, preprocessor, sources),
+                                  references)["bleu"]
+
+    def evaluate(self, model, data, preprocessor, validation):
+        sources, references = self._scored_split(data)
+        hypotheses = self._translations(model, preprocessor, sources)
         scores = translation_scores(hypotheses, references)
         scores["loss"] = model.evaluate(validation, verbose=0)
         scores["examples"] = [{"source": s, "reference": r, "translation": h}

@@ -58,7 +58,9 @@ class TranslationTaskTest(task_harness.TaskTestCase):
         pairs = PAIRS + [("", "Leer."), (long, long)]
         files = self.write_pairs(root, pairs)
         result, _ = self.run_task(f"--data={files}", f"--eval_data={files}", "--epochs=1",
-                                  root=root)
+                                  "--bleu_every_epoch", "--num_beams=1", root=root)
+        bleu = result.stages[0].history["val_bleu"]  # scored after the epoch, as at the end
+        self.assertAllClose(bleu, [result.metrics["bleu"]])
         with open(os.path.join(result.export_path, "run_card.json")) as f:
             dropped = json.load(f)["data"]["dropped"]
         # The empty pair twice (training and evaluation read one file); only

@@ -11,6 +11,25 @@ import keras
 import numpy as np
 
 
+class EpochScore(keras.callbacks.Callback):
+    """Adds `name: score(model)` to each epoch's logs (and so to the
+    history, TensorBoard and the printed line), for metrics a training step
+    cannot compute, such as BLEU, which needs decoding.
+
+    Example:
+
+    >>> EpochScore("val_bleu", lambda model: bleu_of(model))
+    """
+
+    def __init__(self, name, score):
+        super().__init__()
+        self.name, self.score = name, score
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs[self.name] = float(self.score(self.model))
+
+
 class AverageLastEpochs(keras.callbacks.Callback):
     """Checkpoint averaging: at the end of training the model takes the mean
     of its weights after each of the last `epochs` epochs, as OpenNMT-tf's
