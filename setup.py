@@ -21,8 +21,10 @@ setup(
         "sacrebleu>=2.4,<3",  # translation: BLEU and chrF as the field reports them
         "rouge-score>=0.1.2",  # keras-hub's ROUGE metrics need it
         "numpy>=1.26",
+        "scipy>=1.10",  # word-vector evaluation: Spearman and Pearson correlation
     ],
     extras_require={
-        "test": ["pytest>=8"],
+        # gensim: the tests check the word-vector figures against its own.
+        "test": ["pytest>=8", "gensim>=4.3"],
     },
 )
