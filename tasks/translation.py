@@ -70,7 +70,7 @@ class Translation(Task):
     # Multi30k's recipe (benchmarks/translation_multi30k.py): 3 + 3 blocks, 256 wide.
     defaults = {"tokenizer": "sentencepiece", "vocab_size": 8000, "sequence_length": 64,
                 "hidden_dim": 256, "num_layers": 3, "num_heads": 8, "intermediate_dim": 512,
-                "dropout": 0.1, "batch_size": 64, "epochs": 4, "learning_rate": 1e-3,
+                "dropout": 0.1, "batch_size": 64, "epochs": 3, "learning_rate": 1e-3,
                 "warmup_fraction": 0.05, "weight_decay": 0.01, "patience": 0}
     # SentencePiece keeps spacing and case, so its detokenized output is
     # what BLEU is scored on; WordPiece would lose both.
