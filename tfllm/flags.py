@@ -187,9 +187,13 @@ RUNNER = tuple(spec.name for spec in _SHARED if spec.group == "run")
 DATA = ("data", "eval_data", "eval_fraction", "skip_bad_rows")
 TOKENIZATION = ("tokenizer", "vocab_size", "sequence_length")
 MODEL = ("hidden_dim", "num_layers", "num_heads", "intermediate_dim", "dropout", "initializer")
-TRAINING = ("epochs", "batch_size", "learning_rate", "warmup_fraction", "weight_decay", "decay",
-            "beta_2", "clipnorm", "ema", "patience", "monitor", "jit", "precision",
-            "steps_per_execution")
+# The training loop's own flags; a task with its own optimizer (say plain
+# SGD) reads these and leaves out the AdamW and selection groups.
+LOOP = ("epochs", "batch_size", "learning_rate", "steps_per_execution")
+ADAMW = ("warmup_fraction", "weight_decay", "decay", "beta_2", "clipnorm", "ema")
+# Early stopping and best-epoch selection, on validation data; XLA; numerics.
+SELECTION = ("patience", "monitor")
+TRAINING = LOOP + ADAMW + SELECTION + ("jit", "precision")
 
 GROUP_TITLES = {"data": "data flags (shared)", "model": "model flags (shared)",
                 "training": "training flags (shared)", "run": "run flags (shared)"}

@@ -165,6 +165,19 @@ class Task:
     def loss(self):
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
+    def optimizer(self, stage, total_steps):
+        """The optimizer of `stage` (`total_steps` long): AdamW with the
+        shared warmup and decay schedule, from the `ADAMW` flags."""
+        f = self.flags
+        return adamw(stage.learning_rate, total_steps, int(stage.warmup_fraction * total_steps),
+                     f.weight_decay, f.clipnorm, beta_2=f.beta_2, ema_momentum=f.ema,
+                     decay=f.decay)
+
+    def setting(self, name, default):
+        """The value of shared flag `name`, or `default` where this task
+        does not read it (a task without validation data has no --patience)."""
+        return self.flags[name].value if name in self.flags else default
+
     def title(self):
         return f"{self.name} on {self.flags.data}"
 
@@ -194,8 +207,18 @@ class Task:
     def format_metrics(self, metrics):
         raise NotImplementedError
 
+    def served_model(self, model, data, preprocessor):
+        """What the export holds and `endpoints` serve: the trained model, or
+        what the task makes of it (word vectors from a Word2Vec model)."""
+        return model
+
     def endpoints(self, model, data, preprocessor):
         raise NotImplementedError
+
+    def assets(self, model, data, preprocessor):
+        """A function that writes the task's own files into the export
+        folder (under `assets.extra/`), or None."""
+        return None
 
     def card(self, data):
         """The task's entries of the run card: at least `data` (sources, sizes)."""
@@ -257,9 +280,10 @@ class _Runner:
                 "metrics": metrics, "training_seconds": sum(r.seconds for r in records),
                 "stages": [dataclasses.asdict(r) for r in records]}
         card["data"] = {**card.get("data", {}), "bad_rows": data.rows.report()}
-        path = export_task(flags.export_dir, model, preprocessor,
-                           task.endpoints(model, data, preprocessor), card, self.chief,
-                           flags.export_version)
+        served = task.served_model(model, data, preprocessor)
+        path = export_task(flags.export_dir, served, preprocessor,
+                           task.endpoints(served, data, preprocessor), card, self.chief,
+                           flags.export_version, task.assets(served, data, preprocessor))
         result = RunResult(task.name, card["flags"], card["data"], metrics, records, path, [],
                            model, preprocessor)
         if path is None:  # other workers joined the save and published nothing
@@ -280,7 +304,8 @@ class _Runner:
                 before = self.task.evaluate(model, data, preprocessor, validation)
                 kept = (f"; the weights so far ({self.task.headline} "
                         f"{before[self.task.headline]:.4f}) stay unless an epoch beats them"
-                        if self.flags.patience and validation is not None else "")
+                        if self.task.setting("patience", 0) and validation is not None
+                        else "")
                 report.stage(f"Stage {stage.name} on {stage.source}{kept}")
             self.compile(model, stage)
             report.stage(
@@ -294,7 +319,8 @@ class _Runner:
                                                                       stage.name)
             history, seconds = fit(
                 model, stage.data, validation, epochs=stage.epochs, model_dir=stage_dir,
-                patience=self.flags.patience, monitor=self.flags.monitor,
+                patience=self.task.setting("patience", 0),
+                monitor=self.task.setting("monitor", "val_loss"),
                 callbacks=[speed.callback, *stage.callbacks], start_competes=bool(index),
                 more_stages_follow=index < len(stages) - 1)
             records.append(StageRecord(
@@ -305,18 +331,17 @@ class _Runner:
         return records
 
     def compile(self, model, stage):
-        """Compiles `model` with a fresh AdamW schedule over `stage`."""
+        """Compiles `model` with a fresh optimizer (and schedule) over `stage`.
+        Without a --jit flag the task's steps are not XLA-compiled."""
         flags = self.flags
         for name, value in stage.model_settings.items():
             setattr(model, name, value)
-        total = stage.epochs * stage.steps_per_epoch
         with self.strategy.scope():
             model.compile(
-                optimizer=adamw(stage.learning_rate, total, int(stage.warmup_fraction * total),
-                                flags.weight_decay, flags.clipnorm, beta_2=flags.beta_2,
-                                ema_momentum=flags.ema, decay=flags.decay),
+                optimizer=self.task.optimizer(stage, stage.epochs * stage.steps_per_epoch),
                 loss=self.task.loss(), metrics=list(self.task.metrics) or None,
-                jit_compile=resolve_jit(flags.jit, self.strategy, _fixed_shapes(stage.data)),
+                jit_compile=resolve_jit(self.task.setting("jit", "false"), self.strategy,
+                                        _fixed_shapes(stage.data)),
                 steps_per_execution=resolve_steps_per_execution(
                     flags.steps_per_execution, self.strategy,
                     stage.steps_per_epoch if stage.exact_steps else None))
@@ -353,7 +378,8 @@ def run(task_class, argv=None):
     task = task_class(flags)
     try:
         runner = _Runner(task)
-        with compat.multi_worker_logs(runner.strategy), precision_policy(flags.precision):
+        with compat.multi_worker_logs(runner.strategy), precision_policy(
+                task.setting("precision", "float32")):
             return runner.run()
     except DataError as error:
         sys.exit(f"error: {error}")

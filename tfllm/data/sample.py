@@ -96,3 +96,33 @@ def translation_pairs(count=3000, seed=0):
         pairs.append((english[0].upper() + english[1:] + mark,
                       german[0].upper() + german[1:] + mark))
     return pairs
+
+
+# Words of four topics for the word-vector demo: a line talks of one topic,
+# so words of a topic share their contexts and end up near each other.
+TOPICS = {
+    "animals": ["cat", "dog", "horse", "cow", "sheep", "goat", "mouse", "rabbit"],
+    "colours": ["red", "green", "blue", "yellow", "purple", "orange", "white", "black"],
+    "fruit": ["apple", "pear", "plum", "cherry", "grape", "lemon", "peach", "melon"],
+    "tools": ["hammer", "saw", "drill", "wrench", "chisel", "spade", "axe", "shovel"],
+}
+_FUNCTION_WORDS = ["the", "a", "and", "of", "with", "then"]
+
+
+def topic_corpus(lines=3000, words_per_line=12, seed=0):
+    """`lines` lines of text, each of one topic's words mixed with function
+    words; the same `seed` gives the same text.
+
+    Example:
+
+    >>> topic_corpus(1, seed=1)[0].split()[:4]
+    ['green', 'black', 'of', 'a']
+    """
+    rng = random.Random(seed)
+    topics = list(TOPICS.values())
+    corpus = []
+    for _ in range(lines):
+        topic = rng.choice(topics)
+        corpus.append(" ".join(rng.choice(topic if rng.random() < 0.6 else _FUNCTION_WORDS)
+                               for _ in range(words_per_line)))
+    return corpus

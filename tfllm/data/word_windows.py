@@ -17,7 +17,7 @@ offset, never one per word), so a batch of chunks costs a handful of ops.
 Example:
 
 >>> ids = tf.constant([3, 1, 4, 1, 5])
->>> centres, contexts = skipgram_pairs(ids, tf.zeros_like(ids), 2, seed=[0, 0])
+>>> centres, contexts, mask = windows(ids, tf.zeros_like(ids), 2, seed=[0, 0])
 """
 
 import numpy as np
@@ -65,19 +65,12 @@ def _neighbours(ids, rows, window, seed):
     return tf.stack(neighbour_ids, axis=1), tf.stack(valid, axis=1)
 
 
-def skipgram_pairs(ids, rows, window, seed):
-    """(centre, context) id pairs of skip-gram: every word with each
-    neighbour inside its dynamic window and its row (rows are the chunks
-    the stream was cut into; windows do not cross them)."""
-    neighbour_ids, valid = _neighbours(ids, rows, window, seed)
-    centres = tf.broadcast_to(ids[:, None], tf.shape(neighbour_ids))
-    return tf.boolean_mask(centres, valid), tf.boolean_mask(neighbour_ids, valid)
-
-
-def cbow_windows(ids, rows, window, seed):
-    """(centre, contexts, mask) of CBOW: each word with its neighbours
-    [words, 2 * window] and which of them count; words with no neighbour
-    (a one-word row) are left out."""
+def windows(ids, rows, window, seed):
+    """(centres, contexts, mask): each word with its neighbours
+    [words, 2 * window] and which of them count (inside its dynamic window
+    and its row; rows are the chunks the stream was cut into). Words with
+    no neighbour (a one-word row) are left out. Skip-gram's pairs are the
+    centres with each counted context; CBOW averages them."""
     neighbour_ids, valid = _neighbours(ids, rows, window, seed)
     some = tf.reduce_any(valid, axis=1)
     return (tf.boolean_mask(ids, some), tf.boolean_mask(neighbour_ids, some),

@@ -32,9 +32,10 @@ from tfllm.export.versioned import export_on_chief
 PREPROCESSOR_FOLDER = os.path.join("assets.extra", "preprocessor")
 
 
-def write_saved_model(folder, model, preprocessor, endpoints, run_card):
+def write_saved_model(folder, model, preprocessor, endpoints, run_card, assets=None):
     """Writes the SavedModel with `endpoints` ({signature name: tf.function
-    with an input signature}), the preprocessor and the run card to `folder`."""
+    with an input signature}), the preprocessor and the run card to `folder`;
+    then `assets(folder)`, if given, adds the task's own files."""
     archive = keras.export.ExportArchive()
     archive.track(model)
     for tokenizer in preprocessor.tokenizers:
@@ -44,11 +45,14 @@ def write_saved_model(folder, model, preprocessor, endpoints, run_card):
     archive.write_out(folder, verbose=False)
     preprocessor.save(os.path.join(folder, PREPROCESSOR_FOLDER))
     write_run_card(folder, **run_card)
+    if assets:
+        assets(folder)
 
 
-def export_task(root, model, preprocessor, endpoints, run_card, chief=True, version=None):
+def export_task(root, model, preprocessor, endpoints, run_card, chief=True, version=None,
+                assets=None):
     """Publishes `root/<version>/` (next version by default) on the chief and
     returns its path; other workers join the save and return None."""
     return export_on_chief(
         root, lambda folder: write_saved_model(folder, model, preprocessor, endpoints,
-                                               run_card), chief, version)
+                                               run_card, assets), chief, version)

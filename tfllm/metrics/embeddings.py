@@ -20,6 +20,7 @@ Example:
 """
 
 import dataclasses
+import os
 
 import numpy as np
 from scipy import stats
@@ -180,3 +181,29 @@ def nearest_neighbours(vectors, words, k=10):
         best = np.argsort(-scores)[:k]
         results.append([(vectors.words[i], float(scores[i])) for i in best])
     return results
+
+
+def evaluate_word_vectors(vectors, similarity_files=(), analogy_file=None):
+    """The scores of `vectors` on each word-pair file (named by its file
+    name without extension, e.g. `wordsim353`) and on the analogy file
+    (`analogy`), as `word_similarity` and `analogy_accuracy` give them."""
+    scores = {}
+    for path in similarity_files:
+        name = os.path.splitext(os.path.basename(path))[0]
+        scores[name] = word_similarity(vectors, read_word_pairs(path))
+    if analogy_file:
+        scores["analogy"] = analogy_accuracy(vectors, read_analogies(analogy_file))
+    return scores
+
+
+def format_scores(scores):
+    """One line per evaluation of `evaluate_word_vectors`, for people."""
+    lines = []
+    for name, score in scores.items():
+        if "spearman" in score:
+            lines.append(f"  {name}: Spearman {score['spearman']:.3f} over {score['covered']} "
+                         f"of {score['pairs']} pairs")
+        else:
+            lines.append(f"  {name}: accuracy {score['accuracy']:.1%} over {score['answered']:,}"
+                         f" of {score['questions']:,} questions (3CosAdd)")
+    return "\n".join(lines)

@@ -24,20 +24,27 @@ from tfllm.data.word_windows import NegativeSampler
 METHODS = ("skipgram", "cbow")
 
 
-def negative_sampling_loss(words, positives, negatives):
-    """Summed negative-sampling loss: `words` [n, d] against their true
-    context `positives` [n, d] and `negatives` [n, k, d]."""
-    positive = tf.reduce_sum(words * positives, axis=-1)
-    negative = tf.einsum("nd,nkd->nk", words, negatives)
-    return (tf.reduce_sum(tf.math.softplus(-positive))
-            + tf.reduce_sum(tf.math.softplus(negative)))
+def negative_sampling_loss(positive, negative, mask):
+    """Summed negative-sampling loss: -log sigma(positive) - sum of
+    log sigma(-negative), from logits `positive` [...] and `negative`
+    [..., k], counting only where `mask` [...] is set."""
+    mask = tf.cast(mask, positive.dtype)
+    return (tf.reduce_sum(mask * tf.math.softplus(-positive))
+            + tf.reduce_sum(mask[..., None] * tf.math.softplus(negative)))
 
 
 class Word2Vec(keras.Model):
-    """Takes a dict: skip-gram `centres` [n] and `contexts` [n]; CBOW
-    `centres` [n], `contexts` [n, 2 * window] and `mask` [n, 2 * window],
-    predicting each centre from the mean of its context words' vectors. `negative_counts`
-    are the vocabulary's word counts, for the negatives' distribution.
+    """Takes the windows of `tfllm.data.word_windows.windows`, a dict of
+    `centres` [n], `contexts` [n, 2 * window] and `mask` [n, 2 * window]
+    (which contexts count); `negative_counts` are the vocabulary's word
+    counts, for the negatives' distribution.
+
+    Skip-gram scores each (context, centre) pair; CBOW scores each centre
+    against the mean of its contexts' vectors. Each centre draws `negatives`
+    words, which all its pairs share: that costs a sixth of the row
+    gathers and scatter updates of drawing them per pair (they, not the
+    arithmetic, bound a step on CPU), and each pair still meets `negatives`
+    of them.
 
     Example:
 
@@ -62,22 +69,40 @@ class Word2Vec(keras.Model):
                                                embeddings_initializer="zeros")
         self.sampler = NegativeSampler(self.negative_counts)
         self.seeds = keras.random.SeedGenerator(seed)
+        # Built now, so the vectors exist (and count) before the first batch.
+        self.words.build()
+        self.contexts.build()
+        self.built = True
+
+    def _context_words(self, contexts, mask):
+        """The input vectors of the counted contexts, [n, 2 * window, d]
+        with zeros elsewhere (looked up only where counted)."""
+        shape = tf.shape(contexts)
+        counted = tf.where(tf.reshape(mask, [-1]))
+        vectors = self.words(tf.gather_nd(tf.reshape(contexts, [-1]), counted))
+        return tf.reshape(tf.scatter_nd(counted, vectors, [shape[0] * shape[1], self.dimension]),
+                          [shape[0], shape[1], self.dimension])
 
     def call(self, inputs):
         """The batch's summed loss (the model's output is its own loss)."""
-        centres, context_ids = inputs["centres"], inputs["contexts"]
-        if self.method == "skipgram":
-            # Skip-gram learns the centre's context vectors from the word:
-            # word2vec.c's loop uses the context word's input vector and the
-            # centre's output vector, the same pairs the other way round.
-            words = self.words(context_ids)
-        else:
-            weights = tf.cast(inputs["mask"], self.compute_dtype)[..., None]
-            words = (tf.reduce_sum(self.words(context_ids) * weights, axis=1)
-                     / tf.reduce_sum(weights, axis=1))
+        centres, mask = inputs["centres"], inputs["mask"]
         seed = tf.cast(keras.random.randint([2], 0, 2**31 - 1, seed=self.seeds), tf.int32)
-        negative_ids = self.sampler([tf.shape(centres)[0], self.negatives], seed)
-        return negative_sampling_loss(words, self.contexts(centres), self.contexts(negative_ids))
+        targets = self.contexts(centres)
+        negatives = self.contexts(self.sampler([tf.shape(centres)[0], self.negatives], seed))
+        words = self._context_words(inputs["contexts"], mask)
+        if self.method == "skipgram":
+            # word2vec.c's skip-gram feeds the context word's input vector
+            # and scores the centre's output vector: the pairs turned round.
+            return negative_sampling_loss(tf.einsum("nmd,nd->nm", words, targets),
+                                          tf.einsum("nmd,nkd->nmk", words, negatives), mask)
+        # CBOW: the mean of the contexts, whose gradient reaches each context
+        # word undivided, as in word2vec.c and gensim (cbow_mean=1).
+        total = tf.reduce_sum(words, axis=1)
+        counted = tf.reduce_sum(tf.cast(mask, words.dtype), axis=1, keepdims=True)
+        hidden = total + tf.stop_gradient(total / counted - total)
+        return negative_sampling_loss(tf.reduce_sum(hidden * targets, axis=-1),
+                                      tf.einsum("nd,nkd->nk", hidden, negatives),
+                                      tf.ones_like(centres, dtype=tf.bool))
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         return y_pred

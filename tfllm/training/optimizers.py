@@ -1,6 +1,7 @@
 """AdamW with linear warmup, then cosine or inverse-square-root decay: the optimizer of tasks."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from tfllm.compat import ClipAfterSum
@@ -87,3 +88,42 @@ def adamw(learning_rate, total_steps, warmup_steps=0, weight_decay=0.01,
     )
     optimizer.exclude_from_weight_decay(var_names=_NO_DECAY)
     return optimizer
+
+
+def _capped_rows(gradient, cap):
+    """A sparse gradient with one row per touched index: the sum of that
+    index's rows, scaled down to `cap` rows' worth where it has more."""
+    rows, position = tf.unique(gradient.indices)
+    total = tf.math.unsorted_segment_sum(gradient.values, position, tf.size(rows))
+    count = tf.math.unsorted_segment_sum(tf.ones_like(position, total.dtype), position,
+                                         tf.size(rows))
+    scale = tf.minimum(1.0, cap / count)
+    return tf.IndexedSlices(total * scale[:, None], rows, gradient.dense_shape)
+
+
+class RowCappedSGD(keras.optimizers.SGD):
+    """Plain SGD whose sparse updates touch only the batch's rows, each
+    moved by the sum of its gradients, at most `row_cap` of them.
+
+    Word2vec's per-example updates, summed over a large batch, move a
+    frequent word (a negative for hundreds of centres at once) by hundreds
+    of steps taken from stale vectors, and training diverges. Capped, a
+    row moves by at most `row_cap` examples' steps a batch, while a word
+    seen a few times in the batch moves exactly as word2vec would move it.
+
+    Example:
+
+    >>> optimizer = RowCappedSGD(keras.optimizers.schedules.PolynomialDecay(0.025, 1000))
+    """
+
+    def __init__(self, learning_rate=0.025, row_cap=10, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.row_cap = float(row_cap)
+
+    def update_step(self, gradient, variable, learning_rate):
+        if isinstance(gradient, tf.IndexedSlices):
+            gradient = _capped_rows(gradient, self.row_cap)
+        super().update_step(gradient, variable, learning_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "row_cap": self.row_cap}

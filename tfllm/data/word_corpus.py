@@ -1,0 +1,182 @@
+"""A word corpus read as a stream: lines from files (globs, `.gz`), TFDS or
+the bundled sample, words by a TF op, a vocabulary counted on the way, and
+word2vec's training windows.
+
+Nothing holds the corpus in memory: tf.data reads it a batch of lines at a
+time, so a corpus larger than memory trains as a small one does. A file is
+one token stream (books are hard-wrapped, so a line is not a sentence), cut
+into chunks of `chunk_words` words (word2vec.c cuts at 1,000); training
+windows stay inside a chunk.
+
+Words are lowercased and split at every character that is not a letter, a
+digit or an inner apostrophe, the classic word2vec setting (text8 is made
+the same way, without the digits). Bytes that are not UTF-8 are replaced
+(and their lines counted), so one bad byte does not stop a long run.
+
+Example:
+
+>>> stream = word_stream(line_dataset("books/*.txt.gz"))
+>>> vocabulary = count_vocabulary(stream, min_count=5)
+>>> vocabulary.words[:3]
+['the', 'of', 'and']
+>>> train = training_windows(stream, vocabulary, window=5, sample=1e-3,
+...                          batch_size=4096, seed=0)
+"""
+
+import collections
+import dataclasses
+import functools
+import itertools
+
+import numpy as np
+import tensorflow as tf
+
+from tfllm.data import sample as samples
+from tfllm.data.errors import DataError
+from tfllm.data.readers import files, split_tfds_spec
+from tfllm.data.word_windows import keep_probabilities, subsample, windows
+
+NOT_WORD = r"(?:^|\s)'+|'+(?:\s|$)|[^\p{L}\p{N}']+"
+LINES_PER_BATCH = 2048
+
+
+def line_dataset(spec, text_field="text"):
+    """The lines of `spec` as a string dataset: `sample`, `tfds:NAME[:SPLIT]`
+    (each example's `text_field`), or files and globs, comma-separated, read
+    in order (`.gz` decompressed)."""
+    if spec == "sample":
+        return tf.data.Dataset.from_tensor_slices(samples.topic_corpus())
+    if spec.startswith("tfds:"):
+        return _tfds_lines(spec, text_field)
+    paths = [path for part in spec.split(",") for path in files(part)]
+    # One TextLineDataset per run of files with the same compression.
+    runs = [tf.data.TextLineDataset(list(run), compression_type=compression)
+            for compression, run in itertools.groupby(
+                paths, lambda path: "GZIP" if path.endswith(".gz") else "")]
+    return functools.reduce(tf.data.Dataset.concatenate, runs)
+
+
+def _tfds_lines(spec, text_field):
+    import tensorflow_datasets as tfds
+
+    name, split = split_tfds_spec(spec)
+    try:
+        dataset, info = tfds.load(name, split=split, with_info=True)
+    except Exception as error:  # tfds raises many types; all mean "cannot load"
+        raise DataError(spec, f"TFDS could not load {name!r} split {split!r}: {error}") from error
+    if text_field not in info.features:
+        raise DataError(spec, f"no field {text_field!r}; fields are {list(info.features)} "
+                              "(name one with --text_field)")
+    return dataset.map(lambda example: example[text_field])
+
+
+def _valid_utf8(lines):
+    """`lines` with bytes that are not UTF-8 replaced, and which lines had any."""
+    fixed = tf.strings.unicode_transcode(lines, "UTF-8", "UTF-8", errors="replace")
+    return fixed, tf.not_equal(fixed, lines)
+
+
+def words_of(lines):
+    """Lowercased words of a string tensor of lines (ragged [lines, words])."""
+    spaced = tf.strings.regex_replace(tf.strings.lower(lines, encoding="utf-8"), NOT_WORD, " ")
+    return tf.strings.split(tf.strings.strip(spaced))
+
+
+def word_stream(lines, lines_per_batch=LINES_PER_BATCH):
+    """(words, bad lines) per `lines_per_batch` lines: a 1-D string tensor
+    of their words, in order, and how many held bytes that are not UTF-8."""
+    def split(batch):
+        fixed, bad = _valid_utf8(batch)
+        return words_of(fixed).flat_values, tf.reduce_sum(tf.cast(bad, tf.int64))
+
+    return lines.batch(lines_per_batch).map(split, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+@dataclasses.dataclass
+class Vocabulary:
+    """Words with at least `min_count` occurrences, most frequent first (ties
+    by first appearance), and their counts; `corpus_words` counts every
+    word of the corpus, kept or not, `bad_lines` the lines whose invalid
+    UTF-8 bytes were replaced."""
+    words: list
+    counts: np.ndarray
+    corpus_words: int
+    bad_lines: int = 0
+
+    def table(self):
+        """A TF lookup table word -> id (-1 for words outside the vocabulary)."""
+        return tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(tf.constant(self.words),
+                                                tf.range(len(self.words), dtype=tf.int64)), -1)
+
+    @property
+    def kept_words(self):
+        """Words of the corpus inside the vocabulary."""
+        return int(self.counts.sum())
+
+
+def count_vocabulary(stream, min_count=5, max_vocab=None, source="the corpus"):
+    """Counts the words of `stream` (from `word_stream`) in one pass; keeps
+    the `max_vocab` most frequent that occur at least `min_count` times."""
+    counts = collections.Counter()
+    total = bad = 0
+    for words, bad_lines in stream:
+        unique, _, occurrences = tf.unique_with_counts(words)
+        counts.update(dict(zip(unique.numpy(), occurrences.numpy().tolist())))
+        total += int(tf.size(words))
+        bad += int(bad_lines)
+    if not total:
+        raise DataError(source, "has no words")
+    kept = [(word, n) for word, n in counts.most_common(max_vocab) if n >= min_count]
+    if not kept:
+        best = counts.most_common(1)[0]
+        raise DataError(source, f"no word occurs --min_count={min_count} times (the most "
+                                f"frequent, {best[0].decode()!r}, occurs {best[1]})")
+    return Vocabulary([w.decode("utf-8") for w, _ in kept],
+                      np.array([n for _, n in kept], dtype=np.int64), total, bad)
+
+
+def id_chunks(stream, vocabulary, chunk_words=1000):
+    """(ids, rows) per batch of `stream`: the ids of its in-vocabulary words
+    (others dropped, as word2vec drops them) and the chunk each belongs to,
+    chunks being `chunk_words` consecutive words of the stream."""
+    table = vocabulary.table()
+
+    def to_ids(words, bad_lines):
+        ids = table.lookup(words)
+        ids = tf.boolean_mask(ids, ids >= 0)
+        rows = tf.range(tf.size(ids, out_type=tf.int64)) // chunk_words
+        return ids, rows
+
+    return stream.map(to_ids, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def check_window(vocabulary, window, source="the corpus"):
+    """A clear error when the corpus cannot fill one training window."""
+    if vocabulary.kept_words < 2 * window + 1:
+        raise DataError(source, f"has {vocabulary.kept_words} words in its vocabulary, fewer "
+                                f"than one window of 2 * --window + 1 = {2 * window + 1}")
+
+
+def expected_centres(vocabulary, sample):
+    """The centre words an epoch has on average, after subsampling."""
+    return float((vocabulary.counts * keep_probabilities(vocabulary.counts, sample)).sum())
+
+
+def training_windows(stream, vocabulary, window, sample, batch_size, seed):
+    """Batches of `batch_size` centres of word2vec windows (see
+    `tfllm.data.word_windows.windows`), subsampled with `sample`; each
+    epoch draws new subsamples and window sizes."""
+    keep = tf.constant(keep_probabilities(vocabulary.counts, sample))
+    seeds = tf.data.Dataset.random(seed, rerandomize_each_iteration=True).batch(4)
+
+    def make(chunk, seed):
+        ids, rows = chunk
+        seed = tf.cast(seed % (2**31 - 1), tf.int32)
+        ids, rows = subsample(ids, rows, keep, seed[:2])
+        centres, contexts, mask = windows(ids, rows, window, seed[2:])
+        return {"centres": centres, "contexts": contexts, "mask": mask}
+
+    chunks = tf.data.Dataset.zip(id_chunks(stream, vocabulary), seeds)
+    return (chunks.map(make, num_parallel_calls=tf.data.AUTOTUNE)
+            .rebatch(batch_size).prefetch(tf.data.AUTOTUNE))
