@@ -1,7 +1,7 @@
 """Word-vector benchmark: skip-gram, CBOW (and GloVe) on corpus_en, beside gensim.
 
-    python benchmarks/word2vec_corpus_en.py                  # skipgram and cbow
-    python benchmarks/word2vec_corpus_en.py skipgram         # one method
+    python benchmarks/word2vec_corpus_en.py                  # skipgram, cbow, glove
+    python benchmarks/word2vec_corpus_en.py glove            # some methods only
 
 Each tfllm run is `python -m tasks.word2vec` as a user starts it (through its
 `main`) on ../shared/data/corpus_en (217 books, 15.9M words), 5 epochs,
@@ -16,8 +16,12 @@ coverage). Words/s is corpus words times epochs over training seconds, for
 both. Nothing is tuned on the evaluation sets beyond what the results file
 records.
 
-Writes benchmarks/results/word2vec_corpus_en.json (with `target_command`,
-the skip-gram command) and prints a table.
+GloVe has no gensim counterpart; its row stands alone (co-occurrence matrix
+size and counting time included).
+
+Writes benchmarks/results/word2vec_corpus_en.json (or, for some methods,
+word2vec_corpus_en.METHOD-METHOD.json), with `target_command` (the
+skip-gram command), and prints a table.
 """
 
 import os
@@ -42,7 +46,9 @@ ANALOGY = os.path.join(EVAL, "questions-words.txt")
 SETTINGS = {"dimension": 100, "window": 5, "negatives": 5, "min_count": 5, "sample": 1e-3,
             "epochs": 5}
 RECIPE = [f"--{name}={value}" for name, value in SETTINGS.items()] + ["--seed=0"]
-METHODS = ("skipgram", "cbow")
+# GloVe's own: larger batches of co-occurrences (see the results' note).
+GLOVE = ["--batch_size=16384"]
+METHODS = ("skipgram", "cbow", "glove")
 
 
 def relative(path):
@@ -99,6 +105,7 @@ def run_gensim(method, tokens, corpus_words):
 def run_tfllm(method, folder, corpus_words):
     started = time.perf_counter()
     result = word2vec.main(["word2vec", *task_flags(method, paths=lambda p: p),
+                            *(GLOVE if method == "glove" else []),
                             f"--model_dir={folder}/run-{method}",
                             f"--export_dir={folder}/export-{method}"])
     stage = result.stages[0]
@@ -106,7 +113,10 @@ def run_tfllm(method, folder, corpus_words):
             "train_seconds": round(stage.seconds, 1),
             "command_seconds": round(time.perf_counter() - started, 1),
             "words_per_second": round(corpus_words * stage.epochs_run / stage.seconds),
-            "steady_words_per_second": round(stage.throughput),
+            "steady_throughput": round(stage.throughput),
+            "throughput_unit": stage.throughput_unit,
+            "cooccurrence_entries": result.data.get("cooccurrence_entries"),
+            "cooccurrence_bytes": result.data.get("cooccurrence_bytes"),
             **scores_row(result.metrics),
             "neighbours": {word: [w for w, _ in found[:8]] if found else None
                            for word, found in result.metrics["neighbours"].items()}}
@@ -120,17 +130,22 @@ def main(argv):
         tokens = os.path.join(folder, "tokens.txt")
         corpus_words = write_token_stream(tokens)
         for method in methods:
-            gensim = run_gensim(method, tokens, corpus_words)
-            ours = run_tfllm(method, folder, corpus_words)
-            ours["words_per_second_vs_gensim"] = round(
-                ours["words_per_second"] / gensim["words_per_second"], 3)
-            for name in ("wordsim353", "simlex999", "analogy"):
-                ours[f"{name}_minus_gensim"] = round(ours[name] - gensim[name], 4)
-            rows += [gensim, ours]
+            if method == "glove":
+                rows.append(run_tfllm(method, folder, corpus_words))
+            else:
+                gensim = run_gensim(method, tokens, corpus_words)
+                ours = run_tfllm(method, folder, corpus_words)
+                ours["words_per_second_vs_gensim"] = round(
+                    ours["words_per_second"] / gensim["words_per_second"], 3)
+                for name in ("wordsim353", "simlex999", "analogy"):
+                    ours[f"{name}_minus_gensim"] = round(ours[name] - gensim[name], 4)
+                rows += [gensim, ours]
             print_table(rows, ["system", "method", "train_seconds", "words_per_second",
                                "wordsim353", "simlex999", "analogy", "analogy_coverage"])
     target = ("python -m tasks.word2vec " + " ".join(task_flags("skipgram")))
-    path = write_results("word2vec_corpus_en", rows, started, corpus_words=corpus_words,
+    name = "word2vec_corpus_en" + ("" if list(methods) == list(METHODS)
+                                   else "." + "-".join(methods))
+    path = write_results(name, rows, started, corpus_words=corpus_words,
                          settings=SETTINGS, target_command=target)
     print(f"\nwrote {path}")
 

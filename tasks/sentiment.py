@@ -19,6 +19,7 @@ from tfllm.data.classification import load_classification_data
 from tfllm.export.classifier import classifier_endpoints
 from tfllm.metrics.classification import evaluate_classifier, format_report
 from tfllm.models.classifier import MODELS, POOLINGS, build_classifier
+from tfllm.models.pretrained_embeddings import embedding_rows, pretrained_embeddings
 from tfllm.preprocessors import ClassificationPreprocessor
 from tfllm.task import Stage, Task
 
@@ -30,7 +31,8 @@ DEMO_QUERIES = ["the plot was good but the acting was awful",
 class Sentiment(Task):
     name = "sentiment"
     shared_flags = (tf_flags.DATA + ("text_field", "label_field", "label_names", "lowercase")
-                    + tf_flags.TOKENIZATION + ("model",) + tf_flags.MODEL + tf_flags.TRAINING)
+                    + tf_flags.TOKENIZATION + ("model",) + tf_flags.MODEL + tf_flags.EMBEDDINGS
+                    + tf_flags.TRAINING)
     own_flags = (
         tf_flags.enum_flag("pooling", "mean", POOLINGS,
                            "How the Transformer summarises positions: masked mean or max."),
@@ -61,7 +63,7 @@ class Sentiment(Task):
     # overconfidence while accuracy still improves.
     defaults = {"epochs": 5, "sequence_length": 128, "vocab_size": 8000, "batch_size": 32,
                 "monitor": "val_accuracy"}
-    choices = {"model": MODELS, "tokenizer": ("wordpiece", "sentencepiece")}
+    choices = {"model": MODELS, "tokenizer": ("wordpiece", "sentencepiece", "word")}
     metrics = ("accuracy",)
     headline = "accuracy"
 
@@ -99,10 +101,13 @@ class Sentiment(Task):
 
     def build_model(self, data, preprocessor):
         f = self.flags
-        return build_classifier(f.model, preprocessor.vocabulary_size, len(data.labels.names),
-                                f.sequence_length, f.hidden_dim, f.num_layers, f.num_heads,
-                                f.intermediate_dim, f.dropout, f.initializer, f.pooling,
-                                f.adversarial_epsilon)
+        model = build_classifier(f.model, preprocessor.vocabulary_size, len(data.labels.names),
+                                 f.sequence_length, f.hidden_dim, f.num_layers, f.num_heads,
+                                 f.intermediate_dim, f.dropout, f.initializer, f.pooling,
+                                 f.adversarial_epsilon)
+        self.embeddings = pretrained_embeddings(model.token_embedding,
+                                                preprocessor.tokenizer.get_vocabulary(), f)
+        return model
 
     def validation_data(self, data, preprocessor):
         return preprocessor.dataset(data.eval["text"], data.eval_ids, self.flags.batch_size,
@@ -142,7 +147,8 @@ class Sentiment(Task):
         f = self.flags
         return {"data": {"train": f.data, "eval": f.eval_data or f"{f.eval_fraction} of train",
                          "finetune": f.finetune_data, "train_examples": len(data.train),
-                         "eval_examples": len(data.eval), "labels": data.labels.names}}
+                         "eval_examples": len(data.eval), "labels": data.labels.names},
+                "pretrained_embeddings": self.embeddings}
 
     def demo_inputs(self, data):
         return "serving_default", {
@@ -159,7 +165,7 @@ class Sentiment(Task):
 
     def summary_rows(self, metrics, stages):
         return [("accuracy", f"{metrics['accuracy']:.4f}"),
-                ("macro F1", f"{metrics['macro_f1']:.4f}")]
+                ("macro F1", f"{metrics['macro_f1']:.4f}")] + embedding_rows(self.embeddings)
 
 
 main = Sentiment.main

@@ -24,6 +24,7 @@ from tfllm.data.parallel import load_parallel_data
 from tfllm.decoding.translator import Translator
 from tfllm.export.translation import TranslationSettings, translation_endpoints
 from tfllm.metrics.translation import translation_scores
+from tfllm.models.pretrained_embeddings import embedding_rows, pretrained_embeddings
 from tfllm.models.seq2seq import POSITIONS, Seq2SeqTransformer
 from tfllm.preprocessors.seq2seq import Seq2SeqPreprocessor
 from tfllm.task import Stage, Task
@@ -36,7 +37,8 @@ DEMO_QUERIES = ["The plot was really good.", "7 scenes were boring, but the musi
 
 class Translation(Task):
     name = "translation"
-    shared_flags = tf_flags.DATA + tf_flags.TOKENIZATION + tf_flags.MODEL + tf_flags.TRAINING
+    shared_flags = (tf_flags.DATA + tf_flags.TOKENIZATION + tf_flags.MODEL + tf_flags.EMBEDDINGS
+                    + tf_flags.TRAINING)
     own_flags = (
         tf_flags.string_flag("source_file", None, "Source side of aligned files "
                              "(with --target_file; or --data=SOURCE,TARGET)."),
@@ -130,10 +132,17 @@ class Translation(Task):
 
     def build_model(self, data, preprocessor):
         f = self.flags
-        return Seq2SeqTransformer(preprocessor.source_vocabulary_size,
-                                  preprocessor.vocabulary_size, f.sequence_length, f.hidden_dim,
-                                  f.num_layers, f.num_heads, f.intermediate_dim, f.dropout,
-                                  f.positions, f.share_embeddings, f.initializer)
+        model = Seq2SeqTransformer(preprocessor.source_vocabulary_size,
+                                   preprocessor.vocabulary_size, f.sequence_length, f.hidden_dim,
+                                   f.num_layers, f.num_heads, f.intermediate_dim, f.dropout,
+                                   f.positions, f.share_embeddings, f.initializer)
+        # Word vectors are of one language: they start the source side.
+        embedding = model.source_embedding.token_embedding
+        if f.pretrained_embeddings and not embedding.built:
+            embedding.build()
+        self.embeddings = pretrained_embeddings(
+            embedding, preprocessor.source_tokenizer.get_vocabulary(), f)
+        return model
 
     def loss(self):
         return SmoothedSparseCrossentropy(self.flags.label_smoothing)
@@ -203,7 +212,7 @@ class Translation(Task):
                          "source_lang": data.source_lang, "target_lang": data.target_lang,
                          "train_pairs": len(data.train), "eval_pairs": len(data.eval),
                          "train_tokens": data.train_tokens, "dropped": dict(data.dropped)},
-                "decoding": vars(self.settings())}
+                "decoding": vars(self.settings()), "pretrained_embeddings": self.embeddings}
 
     def demo_inputs(self, data):
         queries = DEMO_QUERIES if self._spec() == "sample" else data.eval["source"][:3]
@@ -220,7 +229,7 @@ class Translation(Task):
         return [("BLEU", f"{metrics['bleu']:.2f}  {metrics['bleu_signature']}"),
                 ("chrF", f"{metrics['chrf']:.2f}"),
                 ("decoding", f"{self.flags.num_beams} beam(s), length penalty "
-                             f"{self.flags.length_penalty}")]
+                             f"{self.flags.length_penalty}")] + embedding_rows(self.embeddings)
 
 
 main = Translation.main

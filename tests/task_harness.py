@@ -130,10 +130,12 @@ class TaskTestCase(tf.test.TestCase):
                 self.assertEqual(got, list(values), msg=name)
         return served
 
-    def assert_resumes(self, *flags, epochs=3):
-        """A run killed after its first epoch resumes there, only under its own flags."""
+    def assert_resumes(self, *flags, epochs=3, patience=True):
+        """A run killed after its first epoch resumes there, only under its own
+        flags (`patience`: the task has early stopping, turned off here)."""
         root = self.fresh_root()
-        command = self.command(root, f"--epochs={epochs}", "--patience=0", *flags)
+        command = self.command(root, f"--epochs={epochs}", *(["--patience=0"] * patience),
+                               *flags)
         # Epoch 1's backup is written before epoch 2 announces itself.
         self.assertNotEqual(kill_at(command, f"Epoch 2/{epochs}"), 0)
         self.assertFalse(os.path.exists(f"{root}/export/1"))

@@ -156,4 +156,18 @@ def update_loss_tracker(model, loss, sample_weight):
             metric.update_state(loss * replicas, sample_weight=sample_weight)
 
 
+# -- 5. An optimizer's own per-variable state ------------------------------
+# A Keras optimizer's `update_step` receives the backend variable, not the
+# Keras one, so a subclass finds its slot for it with the private
+# `Optimizer._get_variable_index`, as every Keras optimizer does (e.g.
+# keras/src/optimizers/adagrad.py); the custom-optimizer guide
+# (keras-team/keras#18421, "Document how to write a custom optimizer",
+# open) names no public way. Tested by tests/test_word_corpus.py
+# (SparseAdagrad touches only the batch's rows).
+
+def optimizer_slot(optimizer, slots, variable):
+    """The entry of `slots` (one per variable, in `build`'s order) for `variable`."""
+    return slots[optimizer._get_variable_index(variable)]
+
+
 check_versions()

@@ -129,12 +129,19 @@ _SHARED = [
                                 upper_bound=0.95)),
     _shared("model", string_flag("initializer", "glorot_uniform",
                                  "Kernel initializer: glorot_uniform (Xavier), he_normal, ...")),
+    _shared("model", string_flag(
+        "pretrained_embeddings", None,
+        "Word vectors (word2vec text format, e.g. a word2vec export's "
+        "assets.extra/vectors.txt, or GloVe's files) to start the token embedding from; "
+        "their dimension must be --hidden_dim. Best with --tokenizer=word.")),
+    _shared("model", bool_flag("freeze_embeddings", False,
+                               "Keep the --pretrained_embeddings fixed during training.")),
     # Training.
     _shared("training", integer_flag("epochs", 3, "Training epochs.", lower_bound=1)),
     _shared("training", integer_flag("batch_size", 32,
                                      "Global batch size (split across replicas).",
                                      lower_bound=1)),
-    _shared("training", float_flag("learning_rate", 1e-3, "Peak learning rate of AdamW.",
+    _shared("training", float_flag("learning_rate", 1e-3, "Peak learning rate.",
                                    lower_bound=0.0)),
     _shared("training", float_flag("warmup_fraction", 0.1,
                                    "Share of training steps spent warming up linearly.",
@@ -187,6 +194,7 @@ RUNNER = tuple(spec.name for spec in _SHARED if spec.group == "run")
 DATA = ("data", "eval_data", "eval_fraction", "skip_bad_rows")
 TOKENIZATION = ("tokenizer", "vocab_size", "sequence_length")
 MODEL = ("hidden_dim", "num_layers", "num_heads", "intermediate_dim", "dropout", "initializer")
+EMBEDDINGS = ("pretrained_embeddings", "freeze_embeddings")
 # The training loop's own flags; a task with its own optimizer (say plain
 # SGD) reads these and leaves out the AdamW and selection groups.
 LOOP = ("epochs", "batch_size", "learning_rate", "steps_per_execution")

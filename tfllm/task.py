@@ -16,10 +16,15 @@ registry or config classes: a task module is a class and a `main`):
     show_answers        the export's answers, printed for people
     summary_rows        the task's lines of the closing summary
 
+and, where the defaults do not fit: `optimizer` (AdamW with the shared
+schedule; word2vec's is sparse SGD), `loss`, `served_model` (what the
+export holds: the model, or what the task makes of it) and `assets` (files
+the export carries beside the SavedModel).
+
 `run(task_class, argv)` does everything else the same way for every task:
 flags (`tfllm.cli`), strategy, seed, chief and worker folders, the
-demo-data notice, compiling each stage with AdamW and its warmup/cosine
-schedule, `fit` with checkpoints, resume after a kill (per stage) and early
+demo-data notice, compiling each stage with the task's optimizer (AdamW and
+its warmup/cosine schedule by default), `fit` with checkpoints, resume after a kill (per stage) and early
 stopping, throughput, evaluation, the atomic versioned export with its
 preprocessor and run card, querying the export, and the summary. It
 returns a `RunResult`.

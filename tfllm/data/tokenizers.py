@@ -1,8 +1,9 @@
 """Trains, saves and loads the keras-hub tokenizers tasks use.
 
 Kinds: `wordpiece` and `sentencepiece` (vocabularies trained on the data
-with keras-hub), `char` (Unicode code points, as many ids as the training
-text needs) and `byte`. Trained kinds reserve padding = 0 (so models can
+with keras-hub), `word` (whole lowercased words, see
+`tfllm.data.word_tokenizer`), `char` (Unicode code points, as many ids as
+the training text needs) and `byte`. Trained kinds reserve padding = 0 (so models can
 mask it), unknown = 1 and a start token (`[CLS]` for WordPiece, `<s>` for
 SentencePiece; see `start_token_id`).
 
@@ -28,11 +29,12 @@ import keras_hub
 import tensorflow as tf
 
 from tfllm.data.errors import DataError
+from tfllm.data.word_tokenizer import SPECIAL, WordTokenizer
 from tfllm.runtime import quiet_stderr
 
-KINDS = ("wordpiece", "sentencepiece", "char", "byte")
-PAD, UNK, CLS = "[PAD]", "[UNK]", "[CLS]"
-_SPECIAL = [PAD, UNK, CLS]
+KINDS = ("wordpiece", "sentencepiece", "word", "char", "byte")
+_SPECIAL = SPECIAL  # the word tokenizer's ids are the same
+PAD, UNK, CLS = _SPECIAL
 _CONFIG = "tokenizer.json"
 
 
@@ -58,6 +60,8 @@ def train_tokenizer(kind, texts, vocab_size=8000):
         return _wordpiece(vocabulary)
     if kind == "sentencepiece":
         return _sentencepiece(_sentence_piece_proto(texts, vocab_size))
+    if kind == "word":
+        return WordTokenizer.train(_as_dataset(texts), vocab_size)
     if kind == "char":
         top = _largest_code_point(texts) + 1
         return _char(int(min(vocab_size, 64 * math.ceil(top / 64))))
@@ -132,6 +136,7 @@ def _wordpiece(vocabulary):
 def tokenizer_kind(tokenizer):
     for kind, cls in (("wordpiece", keras_hub.tokenizers.WordPieceTokenizer),
                       ("sentencepiece", keras_hub.tokenizers.SentencePieceTokenizer),
+                      ("word", WordTokenizer),
                       ("char", keras_hub.tokenizers.UnicodeCodepointTokenizer),
                       ("byte", keras_hub.tokenizers.ByteTokenizer)):
         if isinstance(tokenizer, cls):
@@ -143,6 +148,7 @@ def tokenizer_kind(tokenizer):
 _SPECIAL_TOKENS = {
     "wordpiece": {"start": CLS, "unknown": UNK},
     "sentencepiece": {"start": "<s>", "unknown": "<unk>", "end": "</s>"},
+    "word": {"start": CLS, "unknown": UNK},
 }
 
 
@@ -178,7 +184,7 @@ def save_tokenizer(tokenizer, folder):
     os.makedirs(folder, exist_ok=True)
     kind = tokenizer_kind(tokenizer)
     config = {"kind": kind}
-    if kind == "wordpiece":
+    if kind in ("wordpiece", "word"):
         with open(os.path.join(folder, "vocab.txt"), "w", encoding="utf-8") as f:
             f.write("\n".join(tokenizer.get_vocabulary()) + "\n")
     elif kind == "sentencepiece":
@@ -198,6 +204,9 @@ def load_tokenizer(folder):
     if kind == "wordpiece":
         with open(os.path.join(folder, "vocab.txt"), encoding="utf-8") as f:
             return _wordpiece(f.read().splitlines())
+    if kind == "word":
+        with open(os.path.join(folder, "vocab.txt"), encoding="utf-8") as f:
+            return WordTokenizer(f.read().splitlines())
     if kind == "sentencepiece":
         with open(os.path.join(folder, "spm.model"), "rb") as f:
             return _sentencepiece(f.read())

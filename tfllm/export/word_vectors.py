@@ -41,6 +41,7 @@ class VectorIndex(keras.layers.Layer):
 
     def __init__(self, vectors, **kwargs):
         super().__init__(**kwargs)
+        self.source = vectors  # the `WordVectors` served
         self.words = tf.constant(vectors.words)
         self.table = tf.lookup.StaticHashTable(
             tf.lookup.KeyValueTensorInitializer(

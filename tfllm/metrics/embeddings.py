@@ -52,6 +52,8 @@ class Analogy:
 
 
 def _lines(path):
+    if not os.path.isfile(path):
+        raise DataError(path, "no such file")
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
             line = line.strip()

@@ -118,6 +118,12 @@ class TextClassifier(keras.Model):
         self.adversarial_epsilon = adversarial_epsilon
         self.config = dict(config or {})
 
+    @property
+    def token_embedding(self):
+        """The `keras.layers.Embedding` of token ids (for pretrained vectors)."""
+        layer = self.embedder.layers[1]  # after the input
+        return getattr(layer, "token_embedding", layer)  # keras-hub's token + position
+
     def train_step(self, data):
         if not self.adversarial_epsilon:
             return super().train_step(data)

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from tfllm.compat import ClipAfterSum
+from tfllm.compat import ClipAfterSum, optimizer_slot
 
 # Norm scales and biases are not decayed, as in BERT and GPT training.
 _NO_DECAY = ["bias", "gamma", "beta", "scale"]
@@ -127,3 +127,52 @@ class RowCappedSGD(keras.optimizers.SGD):
 
     def get_config(self):
         return {**super().get_config(), "row_cap": self.row_cap}
+
+
+class SparseAdagrad(keras.optimizers.Optimizer):
+    """AdaGrad that updates only the rows a sparse gradient touches.
+
+    Keras' Adagrad turns an embedding's sparse gradient into a dense one (its
+    update divides by the whole accumulator), so each step would rewrite
+    every row; here a row's squared-gradient sum and its value change only
+    when the batch touches it, as in glove.c. Dense gradients update as
+    usual.
+
+    Example:
+
+    >>> model.compile(optimizer=SparseAdagrad(0.05))
+    """
+
+    def __init__(self, learning_rate=0.05, initial_accumulator_value=1.0, epsilon=1e-8,
+                 **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self.accumulators = [
+            self.add_variable_from_reference(
+                variable, "accumulator",
+                initializer=keras.initializers.Constant(self.initial_accumulator_value))
+            for variable in variables]
+
+    def update_step(self, gradient, variable, learning_rate):
+        accumulator = optimizer_slot(self, self.accumulators, variable)
+        learning_rate = tf.cast(learning_rate, variable.dtype)
+        if not isinstance(gradient, tf.IndexedSlices):
+            self.assign_add(accumulator, tf.square(gradient))
+            self.assign_sub(variable, learning_rate * gradient
+                            / tf.sqrt(accumulator + self.epsilon))
+            return
+        rows, position = tf.unique(gradient.indices)
+        summed = tf.math.unsorted_segment_sum(gradient.values, position, tf.size(rows))
+        self.assign_add(accumulator, tf.IndexedSlices(tf.square(summed), rows))
+        scale = tf.sqrt(tf.gather(accumulator, rows) + self.epsilon)
+        self.assign_sub(variable, tf.IndexedSlices(learning_rate * summed / scale, rows))
+
+    def get_config(self):
+        return {**super().get_config(),
+                "initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon}
