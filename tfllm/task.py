@@ -25,8 +25,8 @@ the export carries beside the SavedModel).
 flags (`tfllm.cli`), strategy, seed, chief and worker folders, the
 demo-data notice, compiling each stage with the task's optimizer (AdamW and
 its warmup/cosine schedule by default), `fit` with checkpoints, resume
-after a kill (per stage) and early stopping, throughput, evaluation, the atomic versioned export with its
-preprocessor and run card, querying the export, and the summary. It
+after a kill (per stage) and early stopping, throughput, evaluation, the
+atomic versioned export with its preprocessor and run card, querying the export, and the summary. It
 returns a `RunResult`.
 
 Example, a task module:
