@@ -87,19 +87,21 @@ class WordVectorTaskTest(task_harness.TaskTestCase):
         cases = {"empty.txt": ("\n", "has no words"),
                  "rare.txt": ("each word once\n", "no word occurs --min_count=5 times"),
                  "short.txt": ("a a a a a b b b b b\n", "fewer than one window"),
-                 "pairs.tsv": ("", "no such file")}
+                 "pairs.tsv": (None, "no such file")}
         for name, (text, message) in cases.items():
             with self.subTest(name):
                 path = os.path.join(root, name)
-                if name == "pairs.tsv":  # a missing evaluation file, named before training
-                    run = self.run_command(root, f"--similarity_data={path}")
+                if text is None:  # a missing evaluation file, named before training
+                    flag = f"--similarity_data={path}"
                 else:
                     with open(path, "w") as f:
                         f.write(text)
-                    run = self.run_command(root, f"--data={path}")
-                self.assertEqual(run.returncode, 1)
-                self.assertIn(f"error: {path}", run.stderr)
-                self.assertIn(message, run.stderr)
+                    flag = f"--data={path}"
+                with self.assertRaises(SystemExit) as stopped:
+                    self.run_task(flag, root=root)
+                self.assertIn(f"error: {path}", str(stopped.exception.code))
+                self.assertIn(message, str(stopped.exception.code))
+                self.assertFalse(os.path.exists(os.path.join(root, "export")))
 
     def test_a_killed_run_resumes(self):
         self.assert_resumes(epochs=3, patience=False)
