@@ -25,6 +25,7 @@ skip-gram command), and prints a table.
 """
 
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -142,7 +143,7 @@ def main(argv):
                 rows += [gensim, ours]
             print_table(rows, ["system", "method", "train_seconds", "words_per_second",
                                "wordsim353", "simlex999", "analogy", "analogy_coverage"])
-    target = ("python -m tasks.word2vec " + " ".join(task_flags("skipgram")))
+    target = "python -m tasks.word2vec " + " ".join(shlex.quote(f) for f in task_flags("skipgram"))
     name = "word2vec_corpus_en" + ("" if list(methods) == list(METHODS)
                                    else "." + "-".join(methods))
     path = write_results(name, rows, started, corpus_words=corpus_words,
