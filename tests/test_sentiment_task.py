@@ -202,7 +202,7 @@ class CommandLineTest(task_harness.TaskTestCase):
             self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o644, path)
 
     def test_killed_run_resumes_at_the_second_epoch(self):
-        self.assert_resumes("--batch_size=4")
+        self.assert_resumes("--batch_size=4", refusal=True)
 
     def test_run_killed_while_fine_tuning_resumes_without_training_again(self):
         root = self.fresh_root()

@@ -170,7 +170,8 @@ class PretrainedEmbeddingTest(tf.test.TestCase):
         tokenizer = WordTokenizer.train(["A good film.", "a bad film"], vocab_size=6)
         self.assertEqual(tokenizer.get_vocabulary(),
                          ["[PAD]", "[UNK]", "[CLS]", "a", "film", "good"])
-        self.assertEqual(tokenizer(tf.constant(["a GOOD plot!"])).to_list(), [[3, 5, 1]])
+        # (keras-hub tokenizers return Python lists when called eagerly.)
+        self.assertEqual(tokenizer(tf.constant(["a GOOD plot!"])), [[3, 5, 1]])
         folder = os.path.join(self.get_temp_dir(), "tok")
         save_tokenizer(tokenizer, folder)
         self.assertEqual(load_tokenizer(folder).get_vocabulary(), tokenizer.get_vocabulary())
