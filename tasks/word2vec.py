@@ -1,4 +1,4 @@
-r"""Word vectors: train skip-gram or CBOW (negative sampling), score them, export them.
+r"""Word vectors: train skip-gram or CBOW (negative sampling) or GloVe, score them, export them.
 
     python -m tasks.word2vec                              # bundled topic text, offline
     python -m tasks.word2vec --data='corpus/*.txt.gz' \
