@@ -4,17 +4,16 @@ import os
 
 import tensorflow as tf
 
+from temp_files import write_temp_file
+
 from tfllm.data.errors import DataError, RowGuard
 from tfllm.data.readers import files, read_file
 
 
 class ReadersTest(tf.test.TestCase):
 
-    def write(self, name, data):
-        path = os.path.join(self.get_temp_dir(), name)
-        with open(path, "wb") as f:
-            f.write(data)
-        return path
+    def write(self, name, data, compress=False):
+        return write_temp_file(self, name, data, compress)
 
     def test_tsv_keeps_quotes_as_text_and_counts_lines(self):
         path = self.write("t.tsv", b'sentence\tlabel\n"a" film\t1\n\nbad\xff row\t0\nok\t0\n')

@@ -1,12 +1,13 @@
 """The streamed word corpus, its vocabulary and bad input; GloVe's counts,
 weighting and a model that learns planted structure."""
 
-import gzip
 import os
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from temp_files import write_temp_file
 
 from tfllm.data.cooccurrence import cooccurrence_batches, count_cooccurrences
 from tfllm.data.errors import DataError
@@ -18,12 +19,8 @@ from tfllm.training.optimizers import SparseAdagrad
 
 class WordCorpusTest(tf.test.TestCase):
 
-    def write(self, name, text, compress=False):
-        path = os.path.join(self.get_temp_dir(), name)
-        opener = gzip.open if compress else open
-        with opener(path, "wb") as f:
-            f.write(text if isinstance(text, bytes) else text.encode("utf-8"))
-        return path
+    def write(self, name, data, compress=False):
+        return write_temp_file(self, name, data, compress)
 
     def test_words_are_lowercased_and_split_at_punctuation(self):
         words = words_of(tf.constant(["Don't stop, Ève's 'quoted' café-bar 42!"]))

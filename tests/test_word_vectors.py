@@ -8,6 +8,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from temp_files import write_temp_file
+
 from tfllm.data.errors import DataError
 from tfllm.data.word_vectors import WordVectors
 from tfllm.metrics.embeddings import (analogy_accuracy, nearest_neighbours, read_analogies,
@@ -88,11 +90,8 @@ class WordVectorFileTest(tf.test.TestCase):
 
 class EvaluationTest(tf.test.TestCase):
 
-    def write(self, name, text):
-        path = os.path.join(self.get_temp_dir(), name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
+    def write(self, name, data, compress=False):
+        return write_temp_file(self, name, data, compress)
 
     def test_similarity_by_hand(self):
         vectors = WordVectors(["a", "b", "c", "d"],
