@@ -12,6 +12,7 @@ import tensorflow as tf
 
 import task_harness
 from tfllm.data import sample
+from tfllm.data.word_corpus import words_of
 from tfllm.data.word_tokenizer import WordTokenizer
 from tfllm.data.word_vectors import WordVectors
 from tfllm.models.pretrained_embeddings import initialize_token_embedding
@@ -102,6 +103,23 @@ class WordVectorTaskTest(task_harness.TaskTestCase):
                 self.assertIn(f"error: {path}", str(stopped.exception.code))
                 self.assertIn(message, str(stopped.exception.code))
                 self.assertFalse(os.path.exists(os.path.join(root, "export")))
+
+    def test_reads_a_tfds_text_field_and_names_a_missing_one(self):
+        import tensorflow_datasets as tfds
+
+        with tfds.testing.mock_data(num_examples=30):
+            result, _ = self.run_task("--data=tfds:tiny_shakespeare", "--min_count=1",
+                                      "--window=2", "--epochs=1")
+            # The whole split was read: every mock example's words were counted.
+            texts = [ex["text"] for ex in tfds.as_numpy(tfds.load("tiny_shakespeare",
+                                                                  split="train"))]
+            self.assertLen(texts, 30)
+            expected = int(tf.size(words_of(tf.constant(texts)).flat_values))
+            self.assertGreater(expected, 0)
+            self.assertEqual(result.data["corpus_words"], expected)
+            with self.assertRaises(SystemExit) as stopped:
+                self.run_task("--data=tfds:tiny_shakespeare", "--text_field=body")
+        self.assertIn("no field 'body'; fields are ['text']", str(stopped.exception.code))
 
     def test_a_killed_run_resumes(self):
         self.assert_resumes(epochs=3, patience=False)
