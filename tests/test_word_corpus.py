@@ -110,10 +110,10 @@ class CooccurrenceTest(tf.test.TestCase):
         model.contexts.embeddings.assign([[3.0], [0.5]])
         for layer in (model.word_biases, model.context_biases):
             layer.embeddings.assign([[0.0], [0.1]])
-        # (w0 . c1 + b0 + c~1 - log 2)^2 * (2 / 4).
+        # Half of (w0 . c1 + b0 + c~1 - log 2)^2 * f(2) = 2 / 4, as glove.c's cost.
         loss = model({"rows": tf.constant([0]), "cols": tf.constant([1]),
                       "counts": tf.constant([2.0])})
-        self.assertAllClose(loss, 0.5 * (0.5 + 0.1 - np.log(2)) ** 2)
+        self.assertAllClose(loss, 0.5 * 0.5 * (0.5 + 0.1 - np.log(2)) ** 2)
 
     def test_glove_learns_planted_topics(self):
         rng = np.random.default_rng(0)
@@ -132,17 +132,19 @@ class CooccurrenceTest(tf.test.TestCase):
         self.assertGreater(similarity[same].mean(), similarity[~np.kron(
             np.eye(2), np.ones((10, 10))).astype(bool)].mean() + 0.5)
 
-    def test_sparse_adagrad_touches_only_the_batch_rows(self):
+    def test_sparse_adagrad_steps_as_glove_c(self):
         variable = keras.Variable(np.ones([4, 2], np.float32))
         optimizer = SparseAdagrad(0.5, initial_accumulator_value=1.0)
         gradient = tf.IndexedSlices(tf.constant([[1.0, 0.0], [1.0, 0.0]]), tf.constant([1, 1]),
                                     tf.constant([4, 2]))
-        optimizer.apply_gradients([(gradient, variable)])
-        # Row 1's gradient sums to (2, 0); accumulator 1 + 4 = 5: step 0.5 * 2 / sqrt(5).
         expected = np.ones([4, 2])
-        expected[1, 0] -= 0.5 * 2 / np.sqrt(5)
-        self.assertAllClose(variable.numpy(), expected)
-
+        # Row 1 is touched twice: it moves by the two steps 0.5 * 1 over
+        # sqrt(accumulator), then accumulates each step's square, as glove.c's
+        # one-by-one updates would: 1, then 1 + 0.25 + 0.25. Other rows stay.
+        for accumulator in (1.0, 1.5):
+            optimizer.apply_gradients([(gradient, variable)])
+            expected[1, 0] -= 2 * 0.5 / np.sqrt(accumulator)
+            self.assertAllClose(variable.numpy(), expected)
 
 if __name__ == "__main__":
     tf.test.main()

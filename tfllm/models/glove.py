@@ -2,7 +2,7 @@
 
 No Keras or keras-hub model does this, so it is written here, after
 Pennington et al. (2014) and their C code: for each nonzero count x_ij,
-the weighted squared error f(x_ij) (w_i . w~_j + b_i + b~_j - log x_ij)^2,
+half the weighted squared error f(x_ij) (w_i . w~_j + b_i + b~_j - log x_ij)^2,
 with f(x) = min(1, (x / x_max)^alpha), summed over the batch and minimised
 with AdaGrad (`tfllm.training.optimizers.SparseAdagrad`, which updates only
 the rows of the batch). Vectors and biases start uniform in +-0.5/dimension,
@@ -60,7 +60,9 @@ class GloVe(keras.Model):
         prediction = (tf.reduce_sum(self.words(rows) * self.contexts(cols), axis=-1)
                       + self.word_biases(rows)[:, 0] + self.context_biases(cols)[:, 0])
         error = prediction - tf.math.log(counts)
-        return tf.reduce_sum(glove_weight(counts, self.x_max, self.alpha) * tf.square(error))
+        # Halved, as glove.c's cost is, so a step's gradient is f * error.
+        return 0.5 * tf.reduce_sum(glove_weight(counts, self.x_max, self.alpha)
+                                   * tf.square(error))
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         return y_pred

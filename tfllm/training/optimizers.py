@@ -130,23 +130,27 @@ class RowCappedSGD(keras.optimizers.SGD):
 
 
 class SparseAdagrad(keras.optimizers.Optimizer):
-    """AdaGrad that updates only the rows a sparse gradient touches.
+    """AdaGrad as glove.c runs it, updating only the rows a sparse gradient
+    touches.
 
-    Keras' Adagrad turns an embedding's sparse gradient into a dense one (its
-    update divides by the whole accumulator), so each step would rewrite
-    every row; here a row's squared-gradient sum and its value change only
-    when the batch touches it, as in glove.c. Dense gradients update as
-    usual.
+    glove.c accumulates the square of each scaled step, `(lr * g)^2`, onto
+    an accumulator that starts at 1, and moves by `lr * g / sqrt(accumulator)`:
+    early steps are plain SGD at `lr`, later ones AdaGrad's. (Keras' Adagrad
+    accumulates `g^2` and scales by `lr`, which for GloVe's `lr = 0.05` makes
+    steps 20 times smaller once the accumulator has grown, and it turns an
+    embedding's sparse gradient into a dense one.) A row the batch touches
+    several times accumulates each example's square, as glove.c's one-by-one
+    updates would, and moves by their sum; rows the batch does not touch stay
+    as they are. Dense gradients update the same way.
 
     Example:
 
     >>> model.compile(optimizer=SparseAdagrad(0.05))
     """
 
-    def __init__(self, learning_rate=0.05, initial_accumulator_value=1.0, epsilon=1e-8,
-                 **kwargs):
+    def __init__(self, learning_rate=0.05, initial_accumulator_value=1.0, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
+        self.initial_accumulator_value = initial_accumulator_value
 
     def build(self, variables):
         if self.built:
@@ -162,17 +166,18 @@ class SparseAdagrad(keras.optimizers.Optimizer):
         accumulator = optimizer_slot(self, self.accumulators, variable)
         learning_rate = tf.cast(learning_rate, variable.dtype)
         if not isinstance(gradient, tf.IndexedSlices):
-            self.assign_add(accumulator, tf.square(gradient))
-            self.assign_sub(variable, learning_rate * gradient
-                            / tf.sqrt(accumulator + self.epsilon))
+            step = learning_rate * gradient
+            self.assign_sub(variable, step / tf.sqrt(accumulator))
+            self.assign_add(accumulator, tf.square(step))
             return
         rows, position = tf.unique(gradient.indices)
-        summed = tf.math.unsorted_segment_sum(gradient.values, position, tf.size(rows))
-        self.assign_add(accumulator, tf.IndexedSlices(tf.square(summed), rows))
-        scale = tf.sqrt(tf.gather(accumulator, rows) + self.epsilon)
-        self.assign_sub(variable, tf.IndexedSlices(learning_rate * summed / scale, rows))
+        steps = learning_rate * gradient.values
+        summed = tf.math.unsorted_segment_sum(steps, position, tf.size(rows))
+        squares = tf.math.unsorted_segment_sum(tf.square(steps), position, tf.size(rows))
+        scale = tf.sqrt(tf.gather(accumulator, rows))
+        self.assign_sub(variable, tf.IndexedSlices(summed / scale, rows))
+        self.assign_add(accumulator, tf.IndexedSlices(squares, rows))
 
     def get_config(self):
         return {**super().get_config(),
-                "initial_accumulator_value": self.initial_accumulator_value,
-                "epsilon": self.epsilon}
+                "initial_accumulator_value": self.initial_accumulator_value}
