@@ -6,6 +6,8 @@ r"""Sentiment classification: train, evaluate, export, and query the export.
     python -m tasks.sentiment --data=tfds:imdb_reviews --eval_data=tfds:imdb_reviews:test
     python -m tasks.sentiment --data=phrases.tsv --finetune_data=sentences.tsv \
         --eval_data=dev.tsv                        # train, then fine-tune
+    python -m tasks.sentiment --init_from=saved_models/pretrain --freeze_layers=1
+                                                   # fine-tune a pretrained encoder
 
 Data: .csv/.tsv with a header row, .jsonl, fastText .txt (__label__NAME text).
 """
@@ -18,7 +20,8 @@ from tfllm import flags as tf_flags
 from tfllm.data.classification import load_classification_data
 from tfllm.export.classifier import classifier_endpoints
 from tfllm.metrics.classification import evaluate_classifier, format_report
-from tfllm.models.classifier import MODELS, POOLINGS, build_classifier
+from tfllm.models.classifier import MODELS, POOLINGS, BackboneClassifier, build_classifier
+from tfllm.models.presets import check_transfer_flags, fine_tuning_model, load_tokenizer
 from tfllm.models.pretrained_embeddings import embedding_rows, pretrained_embeddings
 from tfllm.preprocessors import ClassificationPreprocessor
 from tfllm.task import Stage, Task
@@ -32,7 +35,7 @@ class Sentiment(Task):
     name = "sentiment"
     shared_flags = (tf_flags.DATA + ("text_field", "label_field", "label_names", "lowercase")
                     + tf_flags.TOKENIZATION + ("model",) + tf_flags.MODEL + tf_flags.EMBEDDINGS
-                    + tf_flags.TRAINING)
+                    + tf_flags.TRANSFER + tf_flags.TRAINING)
     own_flags = (
         tf_flags.enum_flag("pooling", "mean", POOLINGS,
                            "How the Transformer summarises positions: masked mean or max."),
@@ -69,8 +72,11 @@ class Sentiment(Task):
 
     @classmethod
     def check_flags(cls, flags):
-        if flags.finetune_data:
-            return None
+        transfer = check_transfer_flags(flags, scratch_only=(
+            "model", "tokenizer", "vocab_size", "pooling", "adversarial_epsilon",
+            "finetune_adversarial_epsilon"))
+        if transfer or flags.finetune_data:
+            return transfer
         stray = [f"--{name}" for name in ("finetune_epochs", "finetune_learning_rate",
                                           "finetune_adversarial_epsilon") if flags[name].present]
         if stray:
@@ -80,7 +86,9 @@ class Sentiment(Task):
         return None
 
     def title(self):
-        return f"{self.name}: {self.flags.model} on {self.flags.data}"
+        model = f"fine-tuned from {self.flags.init_from}" if self.flags.init_from else \
+            self.flags.model
+        return f"{self.name}: {model} on {self.flags.data}"
 
     def load_data(self):
         f = self.flags
@@ -90,17 +98,29 @@ class Sentiment(Task):
 
     def build_preprocessor(self, data):
         f = self.flags
+        if f.init_from:
+            return ClassificationPreprocessor(load_tokenizer(f.init_from), f.sequence_length,
+                                              f.lowercase, end_token=True)
         return ClassificationPreprocessor.train(data.train["text"], f.tokenizer, f.vocab_size,
                                                 f.sequence_length, f.lowercase)
 
     def describe(self, data, preprocessor):
         tuning = f", {len(data.finetune)} for fine-tuning" if data.finetune else ""
+        vocabulary = (f"the vocabulary of {self.flags.init_from}" if self.flags.init_from
+                      else f"{self.flags.tokenizer} vocabulary")
         return (f"{len(data.train)} training and {len(data.eval)} evaluation examples{tuning}, "
-                f"labels {data.labels.names}, {self.flags.tokenizer} vocabulary of "
-                f"{preprocessor.vocabulary_size:,}")
+                f"labels {data.labels.names}, {vocabulary} of {preprocessor.vocabulary_size:,}")
 
     def build_model(self, data, preprocessor):
         f = self.flags
+        self.embeddings = None
+        if f.init_from:
+            self.transfer, model = fine_tuning_model(
+                f, preprocessor, lambda backbone: BackboneClassifier(
+                    backbone, len(data.labels.names), f.dropout,
+                    pad_id=preprocessor.tokenizer.pad_token_id))
+            return model
+        self.transfer = None
         model = build_classifier(f.model, preprocessor.vocabulary_size, len(data.labels.names),
                                  f.sequence_length, f.hidden_dim, f.num_layers, f.num_heads,
                                  f.intermediate_dim, f.dropout, f.initializer, f.pooling,
@@ -148,7 +168,7 @@ class Sentiment(Task):
         return {"data": {"train": f.data, "eval": f.eval_data or f"{f.eval_fraction} of train",
                          "finetune": f.finetune_data, "train_examples": len(data.train),
                          "eval_examples": len(data.eval), "labels": data.labels.names},
-                "pretrained_embeddings": self.embeddings}
+                "pretrained_embeddings": self.embeddings, "init_from": self.transfer}
 
     def demo_inputs(self, data):
         return "serving_default", {

@@ -131,7 +131,7 @@ class WordVectorTask(Task):
     def loss(self):
         return None  # the model's output is its loss
 
-    def optimizer(self, stage, total_steps):
+    def optimizer(self, stage, total_steps, model):
         """GloVe: AdaGrad on the batch's rows, as glove.c. Word2vec: plain SGD
         on the batch's rows (capped per row, see `RowCappedSGD`), the rate
         falling linearly to near zero, as word2vec's does."""

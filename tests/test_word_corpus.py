@@ -146,5 +146,6 @@ class CooccurrenceTest(tf.test.TestCase):
             expected[1, 0] -= 2 * 0.5 / np.sqrt(accumulator)
             self.assertAllClose(variable.numpy(), expected)
 
+
 if __name__ == "__main__":
     tf.test.main()

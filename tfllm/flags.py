@@ -136,6 +136,19 @@ _SHARED = [
         "their dimension must be --hidden_dim. Best with --tokenizer=word.")),
     _shared("model", bool_flag("freeze_embeddings", False,
                                "Keep the --pretrained_embeddings fixed during training.")),
+    _shared("model", string_flag(
+        "init_from", None,
+        "Start from a pretrained encoder and its tokenizer: a keras-hub preset directory, a "
+        "pretraining export (saved_models/pretrain, or one version of it), or, with "
+        "internet, a keras-hub preset name such as bert_tiny_en_uncased. The model flags "
+        "then come from the preset.")),
+    _shared("model", integer_flag("freeze_layers", 0,
+                                  "With --init_from: keep the embeddings and the first N "
+                                  "Transformer blocks fixed.", lower_bound=0)),
+    _shared("model", float_flag("layer_decay", 1.0,
+                                "With --init_from: each block trains at this factor of the "
+                                "rate of the block above it (the head at the full rate); "
+                                "1: one rate for all.", lower_bound=0.0, upper_bound=1.0)),
     # Training.
     _shared("training", integer_flag("epochs", 3, "Training epochs.", lower_bound=1)),
     _shared("training", integer_flag("batch_size", 32,
@@ -195,6 +208,7 @@ DATA = ("data", "eval_data", "eval_fraction", "skip_bad_rows")
 TOKENIZATION = ("tokenizer", "vocab_size", "sequence_length")
 MODEL = ("hidden_dim", "num_layers", "num_heads", "intermediate_dim", "dropout", "initializer")
 EMBEDDINGS = ("pretrained_embeddings", "freeze_embeddings")
+TRANSFER = ("init_from", "freeze_layers", "layer_decay")
 # The training loop's own flags; a task with its own optimizer (say plain
 # SGD) reads these and leaves out the AdamW and selection groups.
 LOOP = ("epochs", "batch_size", "learning_rate", "steps_per_execution")

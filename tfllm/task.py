@@ -17,7 +17,7 @@ registry or config classes: a task module is a class and a `main`):
     summary_rows        the task's lines of the closing summary
 
 and, where the defaults do not fit: `optimizer` (AdamW with the shared
-schedule; word2vec's is sparse SGD), `loss`, `served_model` (what the
+schedule; word2vec's is sparse SGD), `loss`, `compile_metrics`, `served_model` (what the
 export holds: the model, or what the task makes of it) and `assets` (files
 the export carries beside the SavedModel).
 
@@ -51,6 +51,7 @@ from tfllm import flags as tfllm_flags
 from tfllm.data.errors import DataError
 from tfllm.export.saved_model import export_task
 from tfllm.metrics.language_model import TrainingThroughput
+from tfllm.models.presets import layer_decay_multipliers
 from tfllm.runtime import set_seed
 from tfllm.training.loop import clear_finished, count_batches, epochs_trained, fit
 from tfllm.training.optimizers import adamw
@@ -170,13 +171,22 @@ class Task:
     def loss(self):
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
-    def optimizer(self, stage, total_steps):
-        """The optimizer of `stage` (`total_steps` long): AdamW with the
-        shared warmup and decay schedule, from the `ADAMW` flags."""
+    def optimizer(self, stage, total_steps, model):
+        """The optimizer of `stage` (`total_steps` long) for `model`: AdamW
+        with the shared warmup and decay schedule, from the `ADAMW` flags;
+        a pretrained backbone's blocks at decayed rates with --layer_decay."""
         f = self.flags
+        decay = self.setting("layer_decay", 1.0)
+        multipliers = (layer_decay_multipliers(model.backbone, decay)
+                       if decay < 1.0 and hasattr(model, "backbone") else None)
         return adamw(stage.learning_rate, total_steps, int(stage.warmup_fraction * total_steps),
                      f.weight_decay, f.clipnorm, beta_2=f.beta_2, ema_momentum=f.ema,
-                     decay=f.decay)
+                     decay=f.decay, learning_rate_multipliers=multipliers)
+
+    def compile_metrics(self):
+        """Keras `compile`'s metric arguments: `metrics` by default (a task
+        with several outputs or weighted targets names them per output)."""
+        return {"metrics": list(self.metrics) or None}
 
     def setting(self, name, default):
         """The value of shared flag `name`, or `default` where this task
@@ -343,8 +353,8 @@ class _Runner:
             setattr(model, name, value)
         with self.strategy.scope():
             model.compile(
-                optimizer=self.task.optimizer(stage, stage.epochs * stage.steps_per_epoch),
-                loss=self.task.loss(), metrics=list(self.task.metrics) or None,
+                optimizer=self.task.optimizer(stage, stage.epochs * stage.steps_per_epoch, model),
+                loss=self.task.loss(), **self.task.compile_metrics(),
                 jit_compile=resolve_jit(self.task.setting("jit", "false"), self.strategy,
                                         _fixed_shapes(stage.data)),
                 steps_per_execution=resolve_steps_per_execution(

@@ -179,12 +179,30 @@ def vocabulary_size(tokenizer):
     return int(tokenizer.vocabulary_size())
 
 
+# A keras-hub model's tokenizer (a `BertTokenizer` from a preset) is saved
+# as a preset of its own, in this subfolder (keras-hub's preset files
+# include a `tokenizer.json` of their own).
+_PRESET = "preset"
+
+
+def _from_preset(tokenizer):
+    """Whether `tokenizer` came from a keras-hub preset (a subclass of one
+    of the kinds' classes, such as `BertTokenizer`), not made here."""
+    return type(tokenizer) not in (keras_hub.tokenizers.WordPieceTokenizer,
+                                   keras_hub.tokenizers.SentencePieceTokenizer, WordTokenizer,
+                                   keras_hub.tokenizers.UnicodeCodepointTokenizer,
+                                   keras_hub.tokenizers.ByteTokenizer)
+
+
 def save_tokenizer(tokenizer, folder):
-    """Writes the tokenizer's kind and vocabulary (vocab.txt or spm.model) to `folder`."""
+    """Writes the tokenizer's kind and vocabulary (vocab.txt or spm.model) to
+    `folder`; a preset's tokenizer as a keras-hub preset in `folder/preset`."""
     os.makedirs(folder, exist_ok=True)
-    kind = tokenizer_kind(tokenizer)
+    kind = "preset" if _from_preset(tokenizer) else tokenizer_kind(tokenizer)
     config = {"kind": kind}
-    if kind in ("wordpiece", "word"):
+    if kind == "preset":
+        tokenizer.save_to_preset(os.path.join(folder, _PRESET))
+    elif kind in ("wordpiece", "word"):
         with open(os.path.join(folder, "vocab.txt"), "w", encoding="utf-8") as f:
             f.write("\n".join(tokenizer.get_vocabulary()) + "\n")
     elif kind == "sentencepiece":
@@ -201,6 +219,8 @@ def load_tokenizer(folder):
     with open(os.path.join(folder, _CONFIG)) as f:
         config = json.load(f)
     kind = config["kind"]
+    if kind == "preset":
+        return keras_hub.tokenizers.Tokenizer.from_preset(os.path.join(folder, _PRESET))
     if kind == "wordpiece":
         with open(os.path.join(folder, "vocab.txt"), encoding="utf-8") as f:
             return _wordpiece(f.read().splitlines())

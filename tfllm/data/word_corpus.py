@@ -70,7 +70,7 @@ def _tfds_lines(spec, text_field):
     return dataset.map(lambda example: example[text_field])
 
 
-def _valid_utf8(lines):
+def valid_utf8(lines):
     """`lines` with bytes that are not UTF-8 replaced, and which lines had any."""
     fixed = tf.strings.unicode_transcode(lines, "UTF-8", "UTF-8", errors="replace")
     return fixed, tf.not_equal(fixed, lines)
@@ -86,7 +86,7 @@ def word_stream(lines, lines_per_batch=LINES_PER_BATCH):
     """(words, bad lines) per `lines_per_batch` lines: a 1-D string tensor
     of their words, in order, and how many held bytes that are not UTF-8."""
     def split(batch):
-        fixed, bad = _valid_utf8(batch)
+        fixed, bad = valid_utf8(batch)
         return words_of(fixed).flat_values, tf.reduce_sum(tf.cast(bad, tf.int64))
 
     return lines.batch(lines_per_batch).map(split, num_parallel_calls=tf.data.AUTOTUNE)

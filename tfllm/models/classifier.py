@@ -1,4 +1,5 @@
-"""Text classifiers over token ids: a Transformer encoder and a BiLSTM baseline.
+"""Text classifiers over token ids: a Transformer encoder, a BiLSTM baseline,
+and a pretrained backbone with a classifier head (`BackboneClassifier`).
 
 Both take `token_ids` (int32 [batch, length], 0 = padding, masked out) and
 return class logits. Built from keras-hub and Keras layers, as a
@@ -224,6 +225,50 @@ class LSTMClassifier(TextClassifier):
                       initializer=initializer)
         super().__init__(token_ids, embedded, vectors, logits, adversarial_epsilon, config,
                          **{"name": "lstm_classifier", **kwargs})
+
+
+class BackboneClassifier(keras.Model):
+    """A pretrained backbone and a classifier on its pooled `[CLS]` output.
+
+    Takes `token_ids` (int32 [batch, length], `pad_id` = padding) as the
+    other classifiers do; the segment ids are all 0 and the padding mask
+    is where the ids are not `pad_id`. Backbones without a pooled output
+    use their first position's vector.
+
+    Example:
+
+    >>> model = BackboneClassifier(load_backbone("saved_models/pretrain"), num_classes=2)
+    >>> model(tf.constant([[2, 17, 93, 3, 0]])).shape
+    TensorShape([1, 2])
+    """
+
+    def __init__(self, backbone, num_classes, dropout=0.1, pad_id=0, **kwargs):
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        inputs = {"token_ids": token_ids, "padding_mask": keras.ops.not_equal(token_ids, pad_id)}
+        if "segment_ids" in backbone.input:
+            inputs["segment_ids"] = keras.ops.zeros_like(token_ids)
+        encoded = backbone(inputs)
+        pooled = (encoded["pooled_output"] if "pooled_output" in encoded
+                  else encoded["sequence_output"][:, 0])
+        logits = keras.layers.Dense(num_classes, dtype="float32", name="logits")(
+            keras.layers.Dropout(dropout)(pooled))
+        super().__init__(token_ids, logits, **{"name": "backbone_classifier", **kwargs})
+        self.backbone = backbone
+        self.num_classes, self.dropout, self.pad_id = num_classes, dropout, pad_id
+
+    @property
+    def token_embedding(self):
+        return self.backbone.token_embedding
+
+    def get_config(self):
+        return {"backbone": keras.saving.serialize_keras_object(self.backbone),
+                "num_classes": self.num_classes, "dropout": self.dropout,
+                "pad_id": self.pad_id, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        backbone = keras.saving.deserialize_keras_object(config.pop("backbone"))
+        return cls(backbone, **config)
 
 
 CLASSIFIERS = {"transformer": TransformerClassifier, "lstm": LSTMClassifier}

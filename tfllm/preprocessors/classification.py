@@ -17,7 +17,8 @@ from tfllm.preprocessors.base import Preprocessor
 
 class ClassificationPreprocessor(Preprocessor):
     """Raw strings -> ragged token ids: clean (HTML, NFKC, case), tokenize,
-    prepend the start token, keep the first `sequence_length` ids.
+    prepend the start token (and, with `end_token`, append the tokenizer's
+    end token, as a pretrained BERT expects), keep `sequence_length` ids.
 
     The start token gives every text, even an empty one, at least one
     position, so masked pooling never divides by zero.
@@ -29,11 +30,13 @@ class ClassificationPreprocessor(Preprocessor):
     [[2], [2, 17, 93]]
     """
 
-    def __init__(self, tokenizer, sequence_length, lowercase=True):
+    def __init__(self, tokenizer, sequence_length, lowercase=True, end_token=False):
         super().__init__(tokenizer, sequence_length)
-        self.lowercase = bool(lowercase)
+        self.lowercase, self.end_token = bool(lowercase), bool(end_token)
         self.start_id = start_token_id(tokenizer)
         self.unknown_id = unknown_token_id(tokenizer)
+        # A pretrained BERT saw `[CLS] text [SEP]`; its fine-tuning input ends the same way.
+        self.end_id = tokenizer.end_token_id if self.end_token else None
 
     @classmethod
     def train(cls, texts, kind, vocab_size, sequence_length, lowercase=True):
@@ -47,13 +50,18 @@ class ClassificationPreprocessor(Preprocessor):
     # outputs into Python lists, but keep tensors inside a graph.
     @tf.function(reduce_retracing=True)
     def __call__(self, texts):
-        ids = self.tokenize(clean_text(texts, self.lowercase))[:, : self.sequence_length - 1]
+        room = self.sequence_length - 1 - int(self.end_token)
+        ids = self.tokenize(clean_text(texts, self.lowercase))[:, :room]
         start = tf.fill([ids.nrows(), 1], tf.constant(self.start_id, tf.int32))
-        return tf.concat([start, ids], axis=1)
+        if not self.end_token:
+            return tf.concat([start, ids], axis=1)
+        end = tf.fill([ids.nrows(), 1], tf.constant(self.end_id, tf.int32))
+        return tf.concat([start, ids, end], axis=1)
 
     def dataset(self, texts, label_ids, batch_size, **options):
         """Batches of `(token_ids, label_id)`; `options` as `classification_dataset` takes them."""
         return classification_dataset(texts, label_ids, self, batch_size, **options)
 
     def get_config(self):
-        return {**super().get_config(), "lowercase": self.lowercase}
+        return {**super().get_config(), "lowercase": self.lowercase,
+                "end_token": self.end_token}

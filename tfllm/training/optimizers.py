@@ -12,7 +12,34 @@ _NO_DECAY = ["bias", "gamma", "beta", "scale"]
 
 class ReplicaSafeAdamW(ClipAfterSum, keras.optimizers.AdamW):
     """AdamW whose global-norm clipping sees the gradient of the whole batch,
-    under every strategy (see `tfllm.compat.ClipAfterSum`)."""
+    under every strategy (see `tfllm.compat.ClipAfterSum`), and whose rate
+    may differ by variable: `learning_rate_multipliers` maps variable paths
+    to factors of the schedule's rate (layer-wise decay; others train at 1).
+
+    Example:
+
+    >>> ReplicaSafeAdamW(1e-3, learning_rate_multipliers={"bert/token_embedding/embeddings": 0.5})
+    """
+
+    def __init__(self, *args, learning_rate_multipliers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.learning_rate_multipliers = dict(learning_rate_multipliers or {})
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self._factors = [self.learning_rate_multipliers.get(v.path, 1.0) for v in variables]
+
+    def update_step(self, gradient, variable, learning_rate):
+        factor = optimizer_slot(self, self._factors, variable)
+        if factor != 1.0:
+            learning_rate = learning_rate * factor
+        super().update_step(gradient, variable, learning_rate)
+
+    def get_config(self):
+        return {**super().get_config(),
+                "learning_rate_multipliers": self.learning_rate_multipliers}
 
 
 DECAYS = ("cosine", "inverse_sqrt")
@@ -62,7 +89,7 @@ def schedule(learning_rate, total_steps, warmup_steps, decay="cosine",
 
 def adamw(learning_rate, total_steps, warmup_steps=0, weight_decay=0.01,
           clipnorm=1.0, final_learning_rate_ratio=0.1, beta_2=0.999, ema_momentum=0.0,
-          decay="cosine"):
+          decay="cosine", learning_rate_multipliers=None):
     """AdamW whose rate rises linearly for `warmup_steps`, then decays.
 
     With `decay="cosine"` the rate ends at `final_learning_rate_ratio *
@@ -71,7 +98,8 @@ def adamw(learning_rate, total_steps, warmup_steps=0, weight_decay=0.01,
     norm `clipnorm` (0: off).
     With `ema_momentum > 0` the optimizer also keeps an exponential moving
     average of the weights; `tfllm.training.loop.fit` evaluates, selects and
-    ends with those averaged weights.
+    ends with those averaged weights. `learning_rate_multipliers` scale the
+    rate of the variables they name (see `ReplicaSafeAdamW`).
 
     Example:
 
@@ -85,6 +113,7 @@ def adamw(learning_rate, total_steps, warmup_steps=0, weight_decay=0.01,
         global_clipnorm=clipnorm or None,
         use_ema=ema_momentum > 0,
         ema_momentum=ema_momentum or 0.99,
+        learning_rate_multipliers=learning_rate_multipliers,
     )
     optimizer.exclude_from_weight_decay(var_names=_NO_DECAY)
     return optimizer

@@ -1,0 +1,207 @@
+r"""Pretraining: a BERT encoder by masked LM (and next-sentence prediction) on plain text.
+
+    python -m tasks.pretrain                              # bundled text, offline
+    python -m tasks.pretrain --data='corpus/*.txt.gz' --objective=mlm_nsp \
+        --whole_word_masking --epochs=3
+    python -m tasks.sentiment --init_from=saved_models/pretrain ...   # then fine-tune
+
+Data: plain-text files (globs, comma-separated, `.gz`) or `tfds:NAME`, read
+as a stream: the corpus is never held in memory. A WordPiece vocabulary is
+learned from the first --tokenizer_lines lines; the text is packed into
+full sequences of --sequence_length tokens. The export answers
+`serving_default` (text with `[MASK]` -> likeliest words) and holds the
+encoder and its tokenizer as a keras-hub preset in `assets.extra/preset`,
+which --init_from of the other tasks (and keras-hub's own `from_preset`)
+reads.
+"""
+
+import dataclasses
+import math
+
+import tfllm  # noqa: F401  (imports TensorFlow quietly; must come first)
+
+import keras
+import tensorflow as tf
+
+from tfllm import flags as tf_flags
+from tfllm.data.errors import DataError, RowGuard
+from tfllm.data.masked_lm import OBJECTIVES
+from tfllm.data.word_corpus import line_dataset, valid_utf8
+from tfllm.export.masked_lm import fill_mask_endpoints
+from tfllm.models.presets import PRESET_FOLDER, save_preset
+from tfllm.models.pretraining import MaskedLMPretrainer, bert_backbone
+from tfllm.preprocessors import MaskedLMPreprocessor
+from tfllm.task import Stage, Task
+
+DEMO_QUERIES = {"sample": ["the cat and the [MASK] with a horse", "red and [MASK] and blue",
+                           "a hammer and a [MASK] of the saw"],
+                "text": ["she opened the [MASK] and looked out.", "he was the [MASK] of the "
+                         "king.", "it was a cold [MASK] in winter."]}
+
+
+@dataclasses.dataclass
+class TextStream:
+    lines: object  # tf.data of strings
+    line_count: int
+    bad_lines: int  # lines whose bytes were not UTF-8 (replaced)
+    rows: RowGuard  # nothing is skipped
+
+
+def count_lines(lines, source):
+    """(lines, lines with bytes that are not UTF-8) of a stream, in one pass."""
+    total = bad = 0
+    for batch in lines.batch(4096):
+        total += int(tf.size(batch))
+        bad += int(tf.reduce_sum(tf.cast(valid_utf8(batch)[1], tf.int32)))
+    if not total:
+        raise DataError(source, "has no lines")
+    return total, bad
+
+
+def held_out(blocks, every, keep):
+    """Every `every`-th block (`keep=True`) or the others: a split of a
+    stream that needs no second copy of it."""
+    return (blocks.enumerate().filter(lambda i, _: tf.equal(i % every, 0) == keep)
+            .map(lambda _, block: block))
+
+
+class Pretrain(Task):
+    name = "pretrain"
+    shared_flags = (("data", "eval_fraction", "text_field", "lowercase") + tf_flags.TOKENIZATION
+                    + ("hidden_dim", "num_layers", "num_heads", "intermediate_dim", "dropout")
+                    + tf_flags.LOOP + tf_flags.ADAMW + ("jit", "precision"))
+    own_flags = (
+        tf_flags.enum_flag("objective", "mlm", OBJECTIVES,
+                           "mlm (masked LM) or mlm_nsp (masked LM and next-sentence "
+                           "prediction on sentence pairs, half of them not consecutive)."),
+        tf_flags.bool_flag("whole_word_masking", False,
+                           "Mask every piece of a selected word (else pieces one by one)."),
+        tf_flags.float_flag("mask_rate", 0.15, "Share of tokens selected for prediction; of "
+                            "those 80% become [MASK], 10% a random token, 10% stay.",
+                            lower_bound=0.01, upper_bound=0.5),
+        tf_flags.integer_flag("tokenizer_lines", 200_000,
+                              "Lines of the corpus the WordPiece vocabulary is learned from.",
+                              lower_bound=1),
+    )
+    defaults = {"epochs": 3, "batch_size": 32, "learning_rate": 5e-4, "eval_fraction": 0.01,
+                "text_field": "text", "vocab_size": 8000, "sequence_length": 128}
+    choices = {"tokenizer": ("wordpiece",)}
+    headline = "masked_accuracy"
+
+    def title(self):
+        return f"{self.name}: {self.flags.objective} on {self.flags.data}"
+
+    def load_data(self):
+        f = self.flags
+        lines = line_dataset(f.data, f.text_field)
+        total, bad = count_lines(lines, f.data)
+        return TextStream(lines, total, bad, RowGuard())
+
+    def build_preprocessor(self, data):
+        f = self.flags
+        return MaskedLMPreprocessor.train(
+            data.lines.take(f.tokenizer_lines), f.vocab_size, f.sequence_length,
+            objective=f.objective, whole_word=f.whole_word_masking, mask_rate=f.mask_rate,
+            lowercase=f.lowercase)
+
+    def describe(self, data, preprocessor):
+        bad = (f"; {data.bad_lines:,} lines held bytes that are not UTF-8 (replaced)"
+               if data.bad_lines else "")
+        return (f"{data.line_count:,} lines, WordPiece vocabulary of "
+                f"{preprocessor.vocabulary_size:,}, sequences of {preprocessor.sequence_length} "
+                f"tokens, 1 block in {self._every()} held out{bad}")
+
+    def _every(self):
+        return max(2, round(1 / self.flags.eval_fraction))
+
+    def build_model(self, data, preprocessor):
+        f = self.flags
+        backbone = bert_backbone(preprocessor.vocabulary_size, f.sequence_length, f.hidden_dim,
+                                 f.num_layers, f.num_heads, f.intermediate_dim, f.dropout)
+        return MaskedLMPretrainer(backbone, next_sentence=f.objective == "mlm_nsp")
+
+    def loss(self):
+        losses = {"mlm": keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction="mean_with_sample_weight")}
+        if self.flags.objective == "mlm_nsp":
+            losses["nsp"] = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        return losses
+
+    def compile_metrics(self):
+        accuracy = {"mlm": [keras.metrics.SparseCategoricalAccuracy(name="masked_accuracy")]}
+        if self.flags.objective == "mlm_nsp":
+            accuracy["nsp"] = [keras.metrics.SparseCategoricalAccuracy(name="nsp_accuracy")]
+        return {"weighted_metrics": accuracy}
+
+    def validation_data(self, data, preprocessor):
+        # The same masks every epoch, so epochs compare; cached after the first pass.
+        blocks = held_out(preprocessor.blocks(data.lines), self._every(), keep=True)
+        return preprocessor.batches(blocks, self.flags.batch_size, seed=self.flags.seed,
+                                    fixed=True).cache()
+
+    def stages(self, data, preprocessor):
+        f = self.flags
+        blocks = held_out(preprocessor.blocks(data.lines), self._every(), keep=False)
+        train = preprocessor.batches(blocks, f.batch_size, seed=f.seed)
+        return [Stage("train", train, f.epochs, None, f.learning_rate, f.warmup_fraction,
+                      f.data, None, units_per_step=f.batch_size * f.sequence_length,
+                      throughput_unit="tokens")]
+
+    def evaluate(self, model, data, preprocessor, validation):
+        scores = model.evaluate(validation, verbose=0, return_dict=True)
+        metrics = {"loss": scores["loss"],
+                   "masked_accuracy": scores.get("masked_accuracy",
+                                                 scores.get("mlm_masked_accuracy"))}
+        mlm_loss = scores.get("mlm_loss", scores["loss"])
+        metrics["masked_perplexity"] = math.exp(min(mlm_loss, 50.0))
+        if "nsp_nsp_accuracy" in scores:
+            metrics["nsp_accuracy"] = scores["nsp_nsp_accuracy"]
+        return metrics
+
+    def format_metrics(self, metrics):
+        nsp = (f", next-sentence accuracy {metrics['nsp_accuracy']:.4f}"
+               if "nsp_accuracy" in metrics else "")
+        return (f"held-out masked-token accuracy {metrics['masked_accuracy']:.4f}, masked "
+                f"perplexity {metrics['masked_perplexity']:.2f}{nsp}")
+
+    def endpoints(self, model, data, preprocessor):
+        return fill_mask_endpoints(model, preprocessor)
+
+    def assets(self, model, data, preprocessor):
+        def write(folder):
+            save_preset(model.backbone, preprocessor.tokenizer,
+                        tf.io.gfile.join(folder, PRESET_FOLDER))
+        return write
+
+    def card(self, data):
+        return {"data": {"train": self.flags.data, "lines": data.line_count,
+                         "bad_utf8_lines": data.bad_lines,
+                         "held_out": f"1 block in {self._every()}"}}
+
+    def demo_inputs(self, data):
+        return "serving_default", {
+            "text": DEMO_QUERIES["sample" if self.flags.data == "sample" else "text"]}
+
+    def show_answers(self, inputs, outputs):
+        answers = []
+        for text, words, filled in zip(inputs["text"], outputs["predictions"],
+                                       outputs["filled"]):
+            guesses = [[w.decode() for w in row if w] for row in words]
+            answers.append({"text": text, "predictions": guesses, "filled": filled.decode()})
+            shown = "; ".join(", ".join(row[:3]) for row in guesses if row)
+            print(f"  {text[:50]:<50} -> {shown}")
+        return answers
+
+    def summary_rows(self, metrics, stages):
+        rows = [("masked accuracy", f"{metrics['masked_accuracy']:.4f}"),
+                ("masked perplexity", f"{metrics['masked_perplexity']:.2f}")]
+        if "nsp_accuracy" in metrics:
+            rows.append(("next sentence", f"{metrics['nsp_accuracy']:.4f}"))
+        rows.append(("speed", f"{stages[0].throughput:,.0f} tokens/s"))
+        return rows
+
+
+main = Pretrain.main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Pretraining end to end: masked LM (with NSP and whole words) on a streamed
+corpus, the fill-mask export and its keras-hub preset, fine-tuning sentiment
+from it (frozen blocks stay fixed) and from a keras-hub preset saved here,
+resume after a kill, and a clear error on an empty corpus."""
+
+import os
+import tempfile
+
+import keras_hub
+import numpy as np
+import tensorflow as tf
+
+import task_harness
+from temp_files import write_temp_file
+from tfllm.export.masked_lm import fill_mask_endpoints
+from tfllm.models.presets import PRESET_FOLDER
+
+TINY = ["--jit=false", "--hidden_dim=16", "--num_layers=2", "--num_heads=2",
+        "--intermediate_dim=32", "--sequence_length=32", "--batch_size=16", "--vocab_size=80",
+        "--epochs=3", "--eval_fraction=0.1", "--learning_rate=3e-3", "--warmup_fraction=0",
+        "--seed=1"]
+QUERIES = ["the cats [MASK] quickly", "[MASK] [MASK] and", "no mask here", ""]
+# Five sentences in random order: a masked word is predictable from its neighbours.
+SENTENCES = ["the cats walking quickly to the dogs", "a dog jumped slowly in the rain",
+             "the dogs and the cats talking", "running quickly of a morning",
+             "cats jumped and dogs talking slowly"]
+
+
+def sentences(lines, seed=0):
+    rng = np.random.default_rng(seed)
+    return [SENTENCES[i] for i in rng.integers(0, len(SENTENCES), size=lines)]
+
+
+SENTIMENT_TINY = ["--epochs=1", "--batch_size=32", "--sequence_length=32"]
+
+
+class PretrainTaskTest(task_harness.TaskTestCase):
+    task_module = "tasks.pretrain"
+    tiny = TINY
+    _run = None
+
+    def corpus_file(self):
+        return write_temp_file(self, "corpus.txt.gz", "\n".join(sentences(1000)), compress=True)
+
+    def pretrained(self):
+        """One mlm_nsp whole-word run on a gzipped corpus, shared by the tests."""
+        if PretrainTaskTest._run is None:
+            PretrainTaskTest._run = self.run_task(
+                f"--data={self.corpus_file()}", "--objective=mlm_nsp", "--whole_word_masking",
+                root=tempfile.mkdtemp())
+        return PretrainTaskTest._run
+
+    def test_pretraining_learns_and_exports_a_preset_and_fill_mask(self):
+        result, _ = self.pretrained()
+        history = result.stages[0].history
+        self.assertLess(history["mlm_loss"][-1], history["mlm_loss"][0] - 0.3)
+        self.assertEqual(result.metrics["masked_accuracy"],
+                         history["val_mlm_masked_accuracy"][-1])
+        self.assertIn("nsp_accuracy", result.metrics)
+        preset = os.path.join(result.export_path, PRESET_FOLDER)
+        loaded = keras_hub.models.Backbone.from_preset(preset)
+        self.assertIsInstance(loaded, keras_hub.models.BertBackbone)
+        for mine, theirs in zip(result.model.backbone.weights, loaded.weights):
+            self.assertAllEqual(mine.numpy(), theirs.numpy())
+        self.assertEqual(keras_hub.tokenizers.Tokenizer.from_preset(preset).get_vocabulary(),
+                         result.preprocessor.tokenizer.get_vocabulary())
+
+        endpoint = fill_mask_endpoints(result.model, result.preprocessor)["serving_default"]
+        expected = {name: value.numpy() for name, value in endpoint(tf.constant(QUERIES)).items()}
+        served = self.assert_serves_like_the_model(result.export_path, "serving_default",
+                                                   {"text": QUERIES},
+                                                   {"scores": expected["scores"]})
+        outputs = served["outputs"]
+        self.assertEqual(np.array(outputs["predictions"]).shape[:2], (4, 2))
+        self.assertNotIn("", outputs["predictions"][1][1])   # two masks: both answered
+        self.assertEqual(outputs["predictions"][0][1], [""] * 5)  # one mask: padded
+        self.assertEqual(outputs["predictions"][2], [[""] * 5] * 2)
+        self.assertEqual(outputs["filled"][2], "no mask here")
+        self.assertNotIn("[MASK]", outputs["filled"][0])
+        self.assertEqual(outputs["filled"][0].split()[:2], ["the", "cats"])
+
+    def test_sentiment_fine_tunes_from_the_pretraining_export(self):
+        result, root = self.pretrained()
+        sentiment = task_harness.TaskTestCase.run_task.__get__(self)
+        self.task_module, self.tiny = "tasks.sentiment", SENTIMENT_TINY
+        try:
+            tuned, _ = sentiment(f"--init_from={root}/export", "--freeze_layers=1",
+                                 "--layer_decay=0.8")
+        finally:
+            self.task_module, self.tiny = PretrainTaskTest.task_module, TINY
+        self.assertEqual(tuned.flags["init_from"], f"{root}/export")
+        backbone = tuned.model.backbone
+        pretrained = {w.path: w.numpy() for w in result.model.backbone.weights}
+        frozen = backbone.get_layer("token_embedding").weights + \
+            backbone.transformer_layers[0].weights
+        for variable in frozen:
+            self.assertAllEqual(variable.numpy(), pretrained[variable.path])
+        top = backbone.transformer_layers[1].weights
+        self.assertFalse(all(np.array_equal(v.numpy(), pretrained[v.path]) for v in top))
+        served = self.serve_fresh(tuned.export_path, "serving_default",
+                                  {"text": ["the cats walking", ""]})
+        self.assertEqual(len(served["outputs"]["label"]), 2)
+
+    def test_sentiment_fine_tunes_from_a_keras_hub_preset(self):
+        # A tiny random BERT saved as keras-hub saves its presets (offline
+        # stand-in for bert_tiny_en_uncased, whose vocabulary is BERT's).
+        vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "plot", "was",
+                      "good", "bad", "awful", "acting", "but", "film", "not", "a", "at", "all",
+                      "music", "moving", "&", ";", "amp"]
+        folder = os.path.join(self.get_temp_dir(), "bert_tiny_random")
+        keras_hub.models.BertBackbone(len(vocabulary), num_layers=2, num_heads=2, hidden_dim=16,
+                                      intermediate_dim=32, max_sequence_length=64
+                                      ).save_to_preset(folder)
+        keras_hub.models.BertTokenizer(vocabulary, lowercase=True).save_to_preset(folder)
+        self.task_module, self.tiny = "tasks.sentiment", SENTIMENT_TINY
+        try:
+            tuned, _ = self.run_task(f"--init_from={folder}")
+            refused = self.run_command(self.fresh_root(), f"--init_from={folder}",
+                                       "--sequence_length=128")
+        finally:
+            self.task_module, self.tiny = PretrainTaskTest.task_module, TINY
+        self.assertEqual(tuned.preprocessor.tokenizer.get_vocabulary(), vocabulary)
+        self.assertEqual(len(tuned.answers), 3)
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("error: --sequence_length: 128 is longer than the preset's 64 positions",
+                      refused.stderr)
+
+    def test_resumes_after_a_kill(self):
+        self.assert_resumes(f"--data={self.corpus_file()}", patience=False)
+
+    def test_empty_corpus_is_a_clear_error(self):
+        empty = write_temp_file(self, "empty.txt", "")
+        run = self.run_command(self.fresh_root(), f"--data={empty}")
+        self.assertEqual(run.returncode, 1)
+        self.assertIn(f"error: {empty}: has no lines", run.stderr)
+
+
+if __name__ == "__main__":
+    tf.test.main()

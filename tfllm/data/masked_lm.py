@@ -1,0 +1,183 @@
+"""Pretraining inputs from a stream of text: packed sequences, sentence pairs, masking.
+
+The corpus is read as a stream (`tfllm.data.word_corpus.line_dataset`: files,
+globs, `.gz`, TFDS, the sample), tokenized a batch of lines at a time, and
+its tokens are laid end to end and cut into blocks, so every sequence is full
+(RoBERTa's "full sentences" packing) and memory holds a few batches, never
+the corpus. Blocks become model inputs with keras-hub's layers:
+
+* masked LM: `[CLS] block [SEP]` (`MultiSegmentPacker`), then
+  `MaskedLMMaskGenerator` selects 15% of the tokens and replaces 80% of those
+  with `[MASK]`, 10% with a random token and leaves 10%; with
+  `whole_word=True` it selects whole words (a word's pieces are masked
+  together), the tokens being grouped by the tokenizer's word starts;
+* next-sentence prediction: each block is halved into segments A and B; for
+  half the rows B is replaced by the B of another row of the batch (not the
+  text that follows A), and the label says which.
+
+Example:
+
+>>> blocks = token_blocks(lines, tokenizer, block_length=126)
+>>> batches = masked_lm_batches(blocks, tokenizer, batch_size=32, sequence_length=128)
+"""
+
+import keras_hub
+import numpy as np
+import tensorflow as tf
+
+from tfllm.data.cleaning import clean_text
+from tfllm.data.word_corpus import valid_utf8
+
+OBJECTIVES = ("mlm", "mlm_nsp")
+# BERT's tokens; the pretraining tokenizer reserves them (see `pretraining_tokens`).
+PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
+SPECIAL_TOKENS = (PAD, UNK, CLS, SEP, MASK)
+_LINES_PER_BATCH = 256
+
+
+def block_length(objective, sequence_length):
+    """Corpus tokens a sequence of `sequence_length` holds: all but [CLS]
+    and [SEP] for masked LM, all but [CLS] and two [SEP]s for sentence
+    pairs (an even count)."""
+    if objective == "mlm_nsp":
+        return 2 * ((sequence_length - 3) // 2)
+    return sequence_length - 2
+
+
+def train_masked_lm_tokenizer(lines, vocab_size, lowercase=True):
+    """A keras-hub `BertTokenizer` whose WordPiece vocabulary (at most
+    `vocab_size`) is learned from `lines` as cleaning leaves them, with
+    BERT's special tokens first; `[MASK]` written in a text is the mask token."""
+    cleaned = lines.batch(1024).map(lambda t: clean_text(valid_utf8(t)[0], lowercase))
+    vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
+        cleaned, vocab_size, lowercase=False, strip_accents=False,
+        reserved_tokens=list(SPECIAL_TOKENS))
+    return keras_hub.models.BertTokenizer(vocabulary, lowercase=False,
+                                          special_tokens_in_strings=True)
+
+
+def word_starts(tokenizer):
+    """For each token id, whether it starts a word: WordPiece marks the
+    other pieces with `##`, SentencePiece marks starts with `▁`; special
+    tokens are words of their own."""
+    vocabulary = tokenizer.get_vocabulary()
+    if isinstance(tokenizer, keras_hub.tokenizers.SentencePieceTokenizer):
+        starts = [piece.startswith("▁") or piece.startswith("<") for piece in vocabulary]
+    else:
+        starts = [not piece.startswith("##") for piece in vocabulary]
+    return np.array(starts, dtype=bool)
+
+
+def token_blocks(lines, tokenizer, block_length, lowercase=True):
+    """int32 blocks [block_length] of the stream's tokens end to end
+    (`lines`: a dataset of strings); the last partial block is dropped."""
+
+    def tokenize(batch):
+        ids = tokenizer(clean_text(valid_utf8(batch)[0], lowercase))
+        if isinstance(ids, tf.RaggedTensor):
+            ids = ids.flat_values
+        return tf.cast(tf.reshape(ids, [-1]), tf.int32)
+
+    return (lines.batch(_LINES_PER_BATCH)
+            .map(tokenize, num_parallel_calls=tf.data.AUTOTUNE)
+            .rebatch(block_length, drop_remainder=True))
+
+
+class MaskedLMInputs:
+    """Turns batches of token blocks into masked-LM (and NSP) training batches.
+
+    Calling it on int32 blocks [batch, block] gives `(x, y, sample_weight)`:
+    `x` the backbone's inputs (`token_ids`, `segment_ids`, `padding_mask`)
+    plus `mask_positions`; `y["mlm"]` the original ids at those positions,
+    weighted by `sample_weight["mlm"]` (0 where a row selected fewer than
+    `max_selections`); with `next_sentence`, `y["nsp"]` is 1 where segment B
+    follows A in the corpus.
+
+    Example:
+
+    >>> inputs = MaskedLMInputs(tokenizer, sequence_length=128, next_sentence=True)
+    >>> x, y, weights = inputs(blocks, seed=tf.constant([1, 2]))
+    """
+
+    def __init__(self, tokenizer, sequence_length, next_sentence=False, whole_word=False,
+                 mask_rate=0.15):
+        self.sequence_length, self.next_sentence = int(sequence_length), bool(next_sentence)
+        self.whole_word, self.mask_rate = bool(whole_word), float(mask_rate)
+        ids = {token: tokenizer.token_to_id(token) for token in SPECIAL_TOKENS}
+        self.pad_id, self.cls_id, self.sep_id, self.mask_id = (
+            ids[PAD], ids[CLS], ids[SEP], ids[MASK])
+        self.packer = keras_hub.layers.MultiSegmentPacker(
+            self.sequence_length, start_value=self.cls_id, end_value=self.sep_id,
+            pad_value=self.pad_id)
+        # The selector picks ceil(rate * tokens) tokens, or as many words, whose
+        # pieces may be more tokens: room for twice that (on English text a
+        # word is 1.1-1.3 WordPiece tokens), since positions past it lose their label.
+        self.max_selections = int(np.ceil((2.5 if self.whole_word else 1.0)
+                                          * self.mask_rate * self.sequence_length))
+        self.masker = keras_hub.layers.MaskedLMMaskGenerator(
+            vocabulary_size=tokenizer.vocabulary_size(), mask_selection_rate=self.mask_rate,
+            mask_token_id=self.mask_id, mask_selection_length=self.max_selections,
+            unselectable_token_ids=[self.pad_id, self.cls_id, self.sep_id])
+        self.starts = tf.constant(word_starts(tokenizer))
+
+    def _segments(self, blocks, seed):
+        """Segments for the packer, and the NSP labels (None without NSP)."""
+        if not self.next_sentence:
+            return (blocks,), None
+        half = tf.shape(blocks)[1] // 2
+        first, second = blocks[:, :half], blocks[:, half:]
+        rows = tf.shape(blocks)[0]
+        is_next = tf.random.stateless_uniform([rows], seed) < 0.5
+        # Another row's B: shifted by 1..rows-1, so never the row's own.
+        shift = tf.random.stateless_uniform([], seed + 1, 1, tf.maximum(rows, 2),
+                                            dtype=tf.int32)
+        other = tf.roll(second, shift, axis=0)
+        second = tf.where(is_next[:, None], second, other)
+        return (first, second), tf.cast(is_next, tf.int32)
+
+    def _grouped(self, token_ids):
+        """Ragged [batch, words, pieces] of `token_ids`: a word is a start
+        token and the pieces after it; a token after a special one starts a
+        word too (a block may begin inside a word)."""
+        special = ((token_ids == self.cls_id) | (token_ids == self.sep_id)
+                   | (token_ids == self.pad_id))
+        after_special = tf.pad(special[:, :-1], [[0, 0], [1, 0]], constant_values=True)
+        starts = tf.gather(self.starts, token_ids) | special | after_special
+        flat_starts = tf.reshape(starts, [-1])
+        words = tf.RaggedTensor.from_row_starts(
+            tf.reshape(token_ids, [-1]), tf.cast(tf.where(flat_starts)[:, 0], tf.int64))
+        return tf.RaggedTensor.from_row_lengths(
+            words, tf.reduce_sum(tf.cast(starts, tf.int64), axis=1))
+
+    # Traced even when called eagerly: keras-hub's preprocessing layers turn
+    # eager ragged outputs into Python lists, but keep tensors in a graph.
+    @tf.function(reduce_retracing=True)
+    def __call__(self, blocks, seed):
+        segments, is_next = self._segments(blocks, seed)
+        token_ids, segment_ids = self.packer(segments)
+        masked = self.masker(self._grouped(token_ids) if self.whole_word else token_ids)
+        masked_ids = masked["token_ids"]
+        if isinstance(masked_ids, tf.RaggedTensor):  # from whole words
+            masked_ids = masked_ids.to_tensor(shape=[None, self.sequence_length])
+        x = {"token_ids": masked_ids,
+             "segment_ids": segment_ids,
+             "padding_mask": token_ids != self.pad_id,
+             "mask_positions": tf.cast(masked["mask_positions"], tf.int32)}
+        y = {"mlm": tf.cast(masked["mask_ids"], tf.int32)}
+        weights = {"mlm": masked["mask_weights"]}
+        if is_next is not None:
+            y["nsp"] = is_next
+            weights["nsp"] = tf.ones_like(is_next, tf.float32)
+        return x, y, weights
+
+
+def masked_lm_batches(blocks, inputs, batch_size, seed, fixed=False):
+    """Batches of `inputs` (a `MaskedLMInputs`) over `blocks`, each epoch
+    drawing new masks (and new NSP pairings), or the same ones with `fixed`
+    (for evaluation)."""
+    seeds = tf.data.Dataset.random(seed, rerandomize_each_iteration=not fixed).batch(2)
+    # Training batches are all full (one shape for XLA); evaluation keeps every block.
+    batches = tf.data.Dataset.zip(blocks.batch(batch_size, drop_remainder=not fixed), seeds)
+    return (batches.map(lambda b, s: inputs(b, tf.cast(s % (2**31 - 1), tf.int32)),
+                        num_parallel_calls=tf.data.AUTOTUNE)
+            .prefetch(tf.data.AUTOTUNE))
