@@ -5,10 +5,12 @@ r"""Pretraining: a BERT encoder by masked LM (and next-sentence prediction) on p
         --whole_word_masking --epochs=3
     python -m tasks.sentiment --init_from=saved_models/pretrain ...   # then fine-tune
 
-Data: plain-text files (globs, comma-separated, `.gz`) or `tfds:NAME`, read
-as a stream: the corpus is never held in memory. A WordPiece vocabulary is
-learned from the first --tokenizer_lines lines; the text is packed into
-full sequences of --sequence_length tokens. The export answers
+Data: plain-text files (globs, comma-separated, `.gz`), the --text_field
+column of `.csv`/`.tsv` tables, or `tfds:NAME`, read as a stream: the corpus
+is never held in memory. Several files are read 256 lines of each in turn.
+A WordPiece vocabulary is learned from the first --tokenizer_lines lines;
+the text is packed into full sequences of --sequence_length tokens, shuffled
+within a window of 10,000. The export answers
 `serving_default` (text with `[MASK]` -> likeliest words) and holds the
 encoder and its tokenizer as a keras-hub preset in `assets.extra/preset`,
 which --init_from of the other tasks (and keras-hub's own `from_preset`)
@@ -32,6 +34,7 @@ from tfllm.models.presets import PRESET_FOLDER, save_preset
 from tfllm.models.pretraining import MaskedLMPretrainer, bert_backbone
 from tfllm.preprocessors import MaskedLMPreprocessor
 from tfllm.task import Stage, Task
+from tfllm.training.callbacks import TrainingClock
 
 DEMO_QUERIES = {"sample": ["the cat and the [MASK] with a horse", "red and [MASK] and blue",
                            "a hammer and a [MASK] of the saw"],
@@ -93,7 +96,8 @@ class Pretrain(Task):
 
     def load_data(self):
         f = self.flags
-        lines = line_dataset(f.data, f.text_field)
+        # Sources in turns of 256 lines, so every source is seen from the first step.
+        lines = line_dataset(f.data, f.text_field, interleave=256)
         total, bad = count_lines(lines, f.data)
         return TextStream(lines, total, bad, RowGuard())
 
@@ -145,7 +149,7 @@ class Pretrain(Task):
         train = preprocessor.batches(blocks, f.batch_size, seed=f.seed)
         return [Stage("train", train, f.epochs, None, f.learning_rate, f.warmup_fraction,
                       f.data, None, units_per_step=f.batch_size * f.sequence_length,
-                      throughput_unit="tokens")]
+                      throughput_unit="tokens", callbacks=[TrainingClock()])]
 
     def evaluate(self, model, data, preprocessor, validation):
         scores = model.evaluate(validation, verbose=0, return_dict=True)

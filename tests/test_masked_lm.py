@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfllm.data.errors import DataError
-from tfllm.data.masked_lm import (MaskedLMInputs, block_length, token_blocks,
+from tfllm.data.masked_lm import (MaskedLMInputs, block_length, masked_lm_batches, token_blocks,
                                   train_masked_lm_tokenizer, word_starts)
 from tfllm.models.classifier import BackboneClassifier
 from tfllm.models.presets import (freeze_layers, layer_decay_multipliers, load_backbone,
@@ -73,6 +73,35 @@ class MaskedLMInputsTest(tf.test.TestCase):
         self.assertAllEqual(ids[untouched], original[untouched])
         self.assertNotIn(0, positions[selected])
         self.assertNotIn(63, positions[selected])
+
+    def passes(self, fixed):
+        """Two passes over masked batches, each as its rows' unmasked token ids."""
+        inputs = MaskedLMInputs(self.tokenizer, sequence_length=32)
+        blocks = token_blocks(self.lines, self.tokenizer, block_length("mlm", 32))
+        batches = masked_lm_batches(blocks, inputs, 8, seed=0, fixed=fixed)
+        passes = []
+        for _ in range(2):
+            rows = []
+            for x, y, weights in batches:
+                ids = x["token_ids"].numpy()
+                for row, positions, labels, weight in zip(
+                        ids, x["mask_positions"].numpy(), y["mlm"].numpy(),
+                        weights["mlm"].numpy()):
+                    row[positions[weight > 0]] = labels[weight > 0]
+                    rows.append(tuple(row))
+            passes.append(rows)
+        return passes
+
+    def test_training_batches_are_shuffled_each_epoch_evaluation_fixed(self):
+        first, second = self.passes(fixed=False)
+        self.assertNotEqual(first, second)
+        in_order = self.passes(fixed=True)
+        self.assertEqual(in_order[0], in_order[1])
+        # Shuffling reorders the blocks; training drops only a last partial batch.
+        for rows in (first, second):
+            self.assertEqual(len(rows), len(in_order[0]) // 8 * 8)
+            self.assertLessEqual(set(rows), set(in_order[0]))
+        self.assertNotEqual(first, in_order[0][:len(first)])
 
     def test_whole_word_masking_takes_every_piece(self):
         inputs = MaskedLMInputs(self.tokenizer, sequence_length=64, whole_word=True)

@@ -57,6 +57,11 @@ class PretrainTaskTest(task_harness.TaskTestCase):
         self.assertEqual(result.metrics["masked_accuracy"],
                          history["val_mlm_masked_accuracy"][-1])
         self.assertIn("nsp_accuracy", result.metrics)
+        # The curve's clock: equal steps an epoch, time moving on.
+        steps = history["trained_steps"]
+        self.assertEqual(steps, [steps[0] * (epoch + 1) for epoch in range(3)])
+        self.assertGreater(steps[0], 0)
+        self.assertEqual(sorted(history["elapsed_seconds"]), history["elapsed_seconds"])
         preset = os.path.join(result.export_path, PRESET_FOLDER)
         loaded = keras_hub.models.Backbone.from_preset(preset)
         self.assertIsInstance(loaded, keras_hub.models.BertBackbone)

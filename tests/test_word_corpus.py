@@ -74,6 +74,25 @@ class WordCorpusTest(tf.test.TestCase):
         with self.assertRaisesRegex(DataError, r"has 4 words .* 2 \* --window \+ 1 = 11"):
             check_window(vocabulary, 5, path)
 
+    def test_interleaving_takes_turns_and_keeps_every_line(self):
+        first = self.write("f1.txt", "".join(f"a{i}\n" for i in range(5)))
+        second = self.write("f2.txt.gz", "b0\nb1\nb2\n", compress=True)
+        lines = [t.decode() for t in line_dataset(f"{first},{second}", interleave=2)
+                 .as_numpy_iterator()]
+        self.assertEqual(lines, ["a0", "a1", "b0", "b1", "a2", "a3", "b2", "a4"])
+
+    def test_table_files_give_their_text_column(self):
+        # TSV keeps quote characters as text (as SST-2 writes them); CSV unquotes.
+        tsv = self.write("t.tsv", 'sentence\tlabel\nit \'s "fine"\t1\nbad , dull\t0\n')
+        csv_file = self.write("t.csv.gz", 'label,text\n1,"one, two"\n0,three\n', compress=True)
+        self.assertEqual([t.decode() for t in line_dataset(tsv, "sentence").as_numpy_iterator()],
+                         ['it \'s "fine"', "bad , dull"])
+        self.assertEqual([t.decode() for t in line_dataset(csv_file).as_numpy_iterator()],
+                         ["one, two", "three"])
+        with self.assertRaisesRegex(DataError, r"t.tsv: no column 'text' in the header "
+                                               r"\['sentence', 'label'\]"):
+            line_dataset(tsv)
+
     def test_missing_file_is_named(self):
         with self.assertRaisesRegex(DataError, "nowhere.txt: no such file"):
             line_dataset(os.path.join(self.get_temp_dir(), "nowhere.txt"))

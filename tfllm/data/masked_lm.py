@@ -33,6 +33,7 @@ OBJECTIVES = ("mlm", "mlm_nsp")
 PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
 SPECIAL_TOKENS = (PAD, UNK, CLS, SEP, MASK)
 _LINES_PER_BATCH = 256
+SHUFFLE_BLOCKS = 10_000
 
 
 def block_length(objective, sequence_length):
@@ -173,9 +174,14 @@ class MaskedLMInputs:
 
 def masked_lm_batches(blocks, inputs, batch_size, seed, fixed=False):
     """Batches of `inputs` (a `MaskedLMInputs`) over `blocks`, each epoch
-    drawing new masks (and new NSP pairings), or the same ones with `fixed`
-    (for evaluation)."""
+    drawing new masks (and new NSP pairings) over blocks shuffled within a
+    window of `SHUFFLE_BLOCKS`, or the same ones in order with `fixed` (for
+    evaluation)."""
     seeds = tf.data.Dataset.random(seed, rerandomize_each_iteration=not fixed).batch(2)
+    if not fixed:
+        # A stream cannot be shuffled whole; a window of blocks (5 MB at 128
+        # tokens) breaks up batches of consecutive text from one book.
+        blocks = blocks.shuffle(SHUFFLE_BLOCKS, seed=seed, reshuffle_each_iteration=True)
     # Training batches are all full (one shape for XLA); evaluation keeps every block.
     batches = tf.data.Dataset.zip(blocks.batch(batch_size, drop_remainder=not fixed), seeds)
     return (batches.map(lambda b, s: inputs(b, tf.cast(s % (2**31 - 1), tf.int32)),

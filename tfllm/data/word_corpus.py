@@ -24,36 +24,65 @@ Example:
 """
 
 import collections
+import csv
 import dataclasses
 import functools
-import itertools
+import gzip
 
 import numpy as np
 import tensorflow as tf
 
 from tfllm.data import sample as samples
 from tfllm.data.errors import DataError
-from tfllm.data.readers import files, split_tfds_spec
+from tfllm.data.readers import TABLE_EXTENSIONS, files, split_tfds_spec
 from tfllm.data.word_windows import keep_probabilities, subsample, windows
 
 NOT_WORD = r"(?:^|\s)'+|'+(?:\s|$)|[^\p{L}\p{N}']+"
 LINES_PER_BATCH = 2048
 
 
-def line_dataset(spec, text_field="text"):
+def line_dataset(spec, text_field="text", interleave=0):
     """The lines of `spec` as a string dataset: `sample`, `tfds:NAME[:SPLIT]`
-    (each example's `text_field`), or files and globs, comma-separated, read
-    in order (`.gz` decompressed)."""
+    (each example's `text_field`), or files and globs, comma-separated
+    (`.gz` decompressed; of a `.csv`/`.tsv` table, the `text_field` column).
+
+    Files are read one after the other, or, with `interleave=N`, N lines of
+    each in turn (a pretraining corpus then mixes its sources from the first
+    step, and a run shorter than an epoch still sees every source)."""
     if spec == "sample":
         return tf.data.Dataset.from_tensor_slices(samples.topic_corpus())
     if spec.startswith("tfds:"):
         return _tfds_lines(spec, text_field)
     paths = [path for part in spec.split(",") for path in files(part)]
-    # One TextLineDataset per run of files with the same compression.
-    runs = [tf.data.TextLineDataset(list(run), compression_type=compression)
-            for compression, run in itertools.groupby(
-                paths, lambda path: "GZIP" if path.endswith(".gz") else "")]
-    return functools.reduce(tf.data.Dataset.concatenate, runs)
+    sources = [_file_lines(path, text_field) for path in paths]
+    if interleave and len(sources) > 1:
+        # Round robin over chunks of lines, skipping sources that ran out.
+        turns = tf.data.Dataset.range(len(sources)).repeat()
+        chunks = [source.batch(interleave) for source in sources]
+        return tf.data.Dataset.choose_from_datasets(
+            chunks, turns, stop_on_empty_dataset=False).unbatch()
+    return functools.reduce(tf.data.Dataset.concatenate, sources)
+
+
+def _file_lines(path, text_field):
+    """The lines of a text file, or the `text_field` column of a table."""
+    compression = "GZIP" if path.endswith(".gz") else ""
+    table = path[:-3] if compression else path
+    if not table.endswith(TABLE_EXTENSIONS):
+        return tf.data.TextLineDataset(path, compression_type=compression)
+    tab = table.endswith(".tsv")
+    opener = gzip.open if compression else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as f:
+        header = next(csv.reader(f, delimiter="\t" if tab else ",",
+                                 quoting=csv.QUOTE_NONE if tab else csv.QUOTE_MINIMAL), [])
+    if text_field not in header:
+        raise DataError(path, f"no column {text_field!r} in the header {header} (name one "
+                              "with --text_field)")
+    # TSV reads quote characters as text, as the row readers do (SST-2 has literal quotes).
+    return tf.data.experimental.CsvDataset(
+        path, [tf.string], header=True, field_delim="\t" if tab else ",",
+        use_quote_delim=not tab, compression_type=compression,
+        select_cols=[header.index(text_field)]).map(lambda text: text)
 
 
 def _tfds_lines(spec, text_field):

@@ -6,6 +6,7 @@ Example:
 """
 
 import collections
+import time
 
 import keras
 import numpy as np
@@ -49,3 +50,29 @@ class AverageLastEpochs(keras.callbacks.Callback):
         if self.kept:
             self.model.set_weights([np.mean(weights, axis=0) for weights in zip(*self.kept)])
             print(f"Averaged the weights of the last {len(self.kept)} epochs.")
+
+
+class TrainingClock(keras.callbacks.Callback):
+    """Adds `elapsed_seconds` (since this `fit` began, validation included)
+    and `trained_steps` (since then) to each epoch's logs, so the history
+    holds a metric's curve against time and steps.
+
+    Example:
+
+    >>> Stage(..., callbacks=[TrainingClock()])
+    """
+
+    def on_train_begin(self, logs=None):
+        self._start, self._steps, self._epoch_steps = time.perf_counter(), 0, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._epoch_steps = batch + 1  # the call's last step, with several steps a call
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._steps += self._epoch_steps
+        if logs is not None:
+            logs["elapsed_seconds"] = time.perf_counter() - self._start
+            logs["trained_steps"] = self._steps

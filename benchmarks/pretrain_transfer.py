@@ -1,0 +1,129 @@
+"""Masked-LM pretraining, then SST-2 fine-tuning, against the same encoder from scratch.
+
+    python benchmarks/pretrain_transfer.py              # about 75 minutes on 2 cores
+    python benchmarks/pretrain_transfer.py --reuse      # fine-tuning only, from the
+                                                        # export PRETRAIN_COMMAND wrote
+
+1. Pretrains a small BERT (PRETRAIN_COMMAND, `python -m tasks.pretrain` as a
+   user starts it, through its `main`) by masked LM on books of corpus_en
+   and the SST-2 training sentences without their labels, and records
+   pretraining tokens/s and held-out masked-token accuracy after each epoch,
+   with the time it was reached.
+2. Fine-tunes sentiment on SST-2 train.tsv from that export (`--init_from`)
+   and, in the same script run, from the same architecture and vocabulary
+   with random weights (keras-hub `from_preset(load_weights=False)`, saved as
+   a preset beside it), with the same fine-tuning flags and budget, seeds
+   alternating; scores both on dev.tsv (never trained or tuned on here).
+
+Writes benchmarks/results/pretrain_transfer.json (with `pretrain_command`,
+and `target_command`, the fine-tuned row's command) and prints the tables.
+"""
+
+import os
+import shlex
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import tfllm  # noqa: E402,F401  (imports TensorFlow quietly)
+
+import keras_hub  # noqa: E402
+
+from benchmarks.common import print_table, write_results  # noqa: E402
+from tasks import pretrain, sentiment  # noqa: E402
+from tfllm.models.presets import preset_path, save_preset  # noqa: E402
+
+DATA = os.path.join("..", "shared", "data")
+SST2 = os.path.join(DATA, "sst2")
+PRETRAINED = os.path.join("saved_models", "pretrain_corpus_en")
+# One part of corpus_en (about 4M words of books) and SST-2's training
+# sentences, read in turns; 3 passes fit the budget on 2 cores.
+PRETRAIN = [f"--data={DATA}/corpus_en/part-00.txt.gz,{SST2}/train.tsv", "--text_field=sentence",
+            "--objective=mlm", "--vocab_size=8000", "--sequence_length=128",
+            "--hidden_dim=256", "--num_layers=4", "--num_heads=4", "--intermediate_dim=1024",
+            "--dropout=0.1", "--batch_size=64", "--learning_rate=5e-4",
+            "--warmup_fraction=0.05", "--weight_decay=0.01", "--epochs=3",
+            "--eval_fraction=0.005", "--precision=mixed_bfloat16", "--seed=0",
+            f"--export_dir={PRETRAINED}"]
+FINE_TUNE = [f"--data={SST2}/train.tsv", f"--eval_data={SST2}/dev.tsv",
+             "--label_names=negative,positive", "--sequence_length=64", "--batch_size=32",
+             "--learning_rate=1e-4", "--warmup_fraction=0.1", "--dropout=0.1", "--epochs=2",
+             "--patience=2", "--precision=mixed_bfloat16"]
+SEEDS = (0,)
+
+
+def command(task, flags):
+    return f"python -m tasks.{task} " + " ".join(shlex.quote(flag) for flag in flags)
+
+
+def run_pretraining(scratch):
+    result = pretrain.main(["pretrain", *PRETRAIN, f"--model_dir={scratch}/pretrain"])
+    history = result.stages[0].history
+    tokens_per_step = 64 * 128  # --batch_size x --sequence_length
+    curve = [{"epoch": epoch + 1, "seconds": round(seconds, 1),
+              "tokens": int(steps * tokens_per_step),
+              "val_masked_accuracy": round(accuracy, 4), "train_loss": round(loss, 4)}
+             for epoch, (seconds, steps, accuracy, loss) in enumerate(zip(
+                 history["elapsed_seconds"], history["trained_steps"],
+                 history["val_masked_accuracy"], history["loss"]))]
+    return {"train_seconds": round(result.training_seconds, 1),
+            "tokens_per_second": round(result.stages[0].throughput),
+            "masked_accuracy": round(result.metrics["masked_accuracy"], 4),
+            "masked_perplexity": round(result.metrics["masked_perplexity"], 2)}, curve
+
+
+def random_copy(preset, folder):
+    """The preset's architecture and tokenizer with fresh random weights."""
+    backbone = keras_hub.models.Backbone.from_preset(preset, load_weights=False)
+    save_preset(backbone, keras_hub.tokenizers.Tokenizer.from_preset(preset), folder)
+    return folder
+
+
+def fine_tune(name, init_from, seed, scratch):
+    flags = [*FINE_TUNE, f"--init_from={init_from}", f"--seed={seed}"]
+    result = sentiment.main(["sentiment", *flags, f"--model_dir={scratch}/{name}-{seed}",
+                             f"--export_dir={scratch}/{name}-{seed}-export"])
+    stage = result.stages[0]
+    return {"run": name, "seed": seed, "epochs": stage.epochs_run,
+            "train_seconds": round(result.training_seconds, 1),
+            "examples_per_second": round(stage.throughput),
+            "dev_accuracy": round(result.metrics["accuracy"], 4),
+            "dev_macro_f1": round(result.metrics["macro_f1"], 4)}
+
+
+def main(argv):
+    started = time.perf_counter()
+    pretraining, curve = None, []
+    with tempfile.TemporaryDirectory() as scratch:
+        if "--reuse" not in argv:
+            pretraining, curve = run_pretraining(scratch)
+        preset = preset_path(PRETRAINED)
+        random = random_copy(preset, os.path.join(scratch, "random_preset"))
+        rows = []
+        for seed in SEEDS:
+            rows.append(fine_tune("pretrained", PRETRAINED, seed, scratch))
+            rows.append(fine_tune("from scratch (same encoder)", random, seed, scratch))
+    if curve:
+        print("\nPretraining (held-out masked-token accuracy after each epoch):")
+        print_table(curve, ["epoch", "seconds", "tokens", "val_masked_accuracy", "train_loss"])
+    print("\nSST-2 dev, fine-tuned with the same flags and budget:")
+    print_table(rows, ["run", "seed", "epochs", "train_seconds", "examples_per_second",
+                       "dev_accuracy"])
+    mean = {name: sum(r["dev_accuracy"] for r in rows if r["run"] == name) / len(SEEDS)
+            for name in ("pretrained", "from scratch (same encoder)")}
+    gain = mean["pretrained"] - mean["from scratch (same encoder)"]
+    print(f"\npretrained {mean['pretrained']:.4f} vs from scratch "
+          f"{mean['from scratch (same encoder)']:.4f}: {100 * gain:+.2f} points")
+    path = write_results(
+        "pretrain_transfer", rows, started, pretraining=pretraining, pretraining_curve=curve,
+        mean_dev_accuracy=mean, gain_points=round(100 * gain, 2),
+        pretrain_command=command("pretrain", PRETRAIN),
+        target_command=command("sentiment", [*FINE_TUNE, f"--init_from={PRETRAINED}",
+                                             "--seed=0"]))
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
