@@ -26,6 +26,7 @@ import keras
 import tensorflow as tf
 
 from tfllm import flags as tf_flags
+from tfllm.data.curriculum import Curriculum
 from tfllm.data.errors import DataError, RowGuard
 from tfllm.data.masked_lm import OBJECTIVES
 from tfllm.data.word_corpus import line_dataset, valid_utf8
@@ -35,6 +36,7 @@ from tfllm.models.pretraining import MaskedLMPretrainer, bert_backbone
 from tfllm.preprocessors import MaskedLMPreprocessor
 from tfllm.task import Stage, Task
 from tfllm.training.callbacks import TrainingClock
+from tfllm.training.loop import count_batches
 
 DEMO_QUERIES = {"sample": ["the cat and the [MASK] with a horse", "red and [MASK] and blue",
                            "a hammer and a [MASK] of the saw"],
@@ -72,7 +74,8 @@ class Pretrain(Task):
     name = "pretrain"
     shared_flags = (("data", "eval_fraction", "text_field", "lowercase") + tf_flags.TOKENIZATION
                     + ("hidden_dim", "num_layers", "num_heads", "intermediate_dim", "dropout")
-                    + tf_flags.LOOP + tf_flags.ADAMW + ("jit", "precision"))
+                    + tf_flags.LOOP + tf_flags.ADAMW + ("jit", "precision")
+                    + tf_flags.CURRICULUM)
     own_flags = (
         tf_flags.enum_flag("objective", "mlm", OBJECTIVES,
                            "mlm (masked LM) or mlm_nsp (masked LM and next-sentence "
@@ -146,10 +149,16 @@ class Pretrain(Task):
     def stages(self, data, preprocessor):
         f = self.flags
         blocks = held_out(preprocessor.blocks(data.lines), self._every(), keep=False)
-        train = preprocessor.batches(blocks, f.batch_size, seed=f.seed)
-        return [Stage("train", train, f.epochs, None, f.learning_rate, f.warmup_fraction,
+        curriculum = Curriculum.from_flags(f)
+        train = preprocessor.batches(blocks, f.batch_size, seed=f.seed, curriculum=curriculum)
+        steps, callbacks = None, [TrainingClock()]  # None: the runner counts the steps
+        if curriculum:  # whose schedule needs the count before training
+            steps = count_batches(train)
+            curriculum.set_units_per_epoch(steps)
+            callbacks.append(curriculum.callback)
+        return [Stage("train", train, f.epochs, steps, f.learning_rate, f.warmup_fraction,
                       f.data, None, units_per_step=f.batch_size * f.sequence_length,
-                      throughput_unit="tokens", callbacks=[TrainingClock()])]
+                      throughput_unit="tokens", callbacks=callbacks)]
 
     def evaluate(self, model, data, preprocessor, validation):
         scores = model.evaluate(validation, verbose=0, return_dict=True)

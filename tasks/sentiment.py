@@ -18,6 +18,7 @@ import tfllm  # noqa: F401  (imports TensorFlow quietly; must come first)
 
 from tfllm import flags as tf_flags
 from tfllm.data.classification import load_classification_data
+from tfllm.data.curriculum import Curriculum
 from tfllm.export.classifier import classifier_endpoints
 from tfllm.metrics.classification import evaluate_classifier, format_report
 from tfllm.models.classifier import MODELS, POOLINGS, BackboneClassifier, build_classifier
@@ -35,7 +36,7 @@ class Sentiment(Task):
     name = "sentiment"
     shared_flags = (tf_flags.DATA + ("text_field", "label_field", "label_names", "lowercase")
                     + tf_flags.TOKENIZATION + ("model",) + tf_flags.MODEL + tf_flags.EMBEDDINGS
-                    + tf_flags.TRANSFER + tf_flags.TRAINING)
+                    + tf_flags.TRANSFER + tf_flags.TRAINING + tf_flags.CURRICULUM)
     own_flags = (
         tf_flags.enum_flag("pooling", "mean", POOLINGS,
                            "How the Transformer summarises positions: masked mean or max."),
@@ -136,11 +137,14 @@ class Sentiment(Task):
     def _stage(self, name, examples, label_ids, source, epochs, learning_rate, warmup,
                epsilon, preprocessor):
         f = self.flags
+        curriculum = Curriculum.from_flags(f)
         train = preprocessor.dataset(examples["text"], label_ids, f.batch_size, shuffle=True,
-                                     seed=f.seed, bucket=f.bucket, token_dropout=f.token_dropout)
+                                     seed=f.seed, bucket=f.bucket, token_dropout=f.token_dropout,
+                                     curriculum=curriculum)
         return Stage(name, train, epochs, math.ceil(len(examples) / f.batch_size),
                      learning_rate, warmup, source, len(examples), units_per_step=f.batch_size,
-                     model_settings={"adversarial_epsilon": epsilon})
+                     model_settings={"adversarial_epsilon": epsilon},
+                     callbacks=[curriculum.callback] if curriculum else [])
 
     def stages(self, data, preprocessor):
         f = self.flags

@@ -1,7 +1,8 @@
-"""Pretraining end to end: masked LM (with NSP and whole words) on a streamed
-corpus, the fill-mask export and its keras-hub preset, fine-tuning sentiment
-from it (frozen blocks stay fixed) and from a keras-hub preset saved here,
-resume after a kill, and a clear error on an empty corpus."""
+"""Pretraining end to end: masked LM (with NSP, whole words and a length
+curriculum) on a streamed corpus, the fill-mask export and its keras-hub
+preset, fine-tuning sentiment from it (frozen blocks stay fixed) and from a
+keras-hub preset saved here (with a curriculum), resume after a kill, and a
+clear error on an empty corpus."""
 
 import os
 import tempfile
@@ -47,7 +48,7 @@ class PretrainTaskTest(task_harness.TaskTestCase):
         if PretrainTaskTest._run is None:
             PretrainTaskTest._run = self.run_task(
                 f"--data={self.corpus_file()}", "--objective=mlm_nsp", "--whole_word_masking",
-                root=tempfile.mkdtemp())
+                "--curriculum=length", "--curriculum_epochs=2", root=tempfile.mkdtemp())
         return PretrainTaskTest._run
 
     def test_pretraining_learns_and_exports_a_preset_and_fill_mask(self):
@@ -119,7 +120,7 @@ class PretrainTaskTest(task_harness.TaskTestCase):
         keras_hub.models.BertTokenizer(vocabulary, lowercase=True).save_to_preset(folder)
         self.task_module, self.tiny = "tasks.sentiment", SENTIMENT_TINY
         try:
-            tuned, _ = self.run_task(f"--init_from={folder}")
+            tuned, _ = self.run_task(f"--init_from={folder}", "--curriculum=length")
             refused = self.run_command(self.fresh_root(), f"--init_from={folder}",
                                        "--sequence_length=128")
         finally:

@@ -22,6 +22,7 @@ from absl import flags
 
 from tfllm import flags as tfllm_flags
 from tfllm.atomic_files import write_json_atomically
+from tfllm.data.curriculum import Curriculum
 from tfllm.training.loop import saved_progress
 
 HELP = ("-h", "-?", "--help", "--helpshort", "--helpfull")
@@ -81,7 +82,8 @@ def parse(task_class, argv=None):
         _fail(program, error)
     if len(extra) > 1:
         _fail(program, f"unexpected arguments {extra[1:]}")
-    problem = task_class.check_flags(values)
+    problem = task_class.check_flags(values) or (
+        Curriculum.check_flags(values) if "curriculum" in values else None)
     if problem:
         _fail(program, problem)
     _check_export_version(values)

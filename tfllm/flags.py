@@ -21,6 +21,7 @@ import dataclasses
 
 from absl import flags
 
+from tfllm.data.curriculum import KINDS as CURRICULA
 from tfllm.training.optimizers import DECAYS
 from tfllm.training.precision import PRECISIONS
 from tfllm.training.strategy import STRATEGIES
@@ -173,6 +174,13 @@ _SHARED = [
         "ema", 0.0,
         "Keep a moving average of the weights with this momentum (e.g. 0.999) and evaluate, "
         "select and export it (0: off).", lower_bound=0.0, upper_bound=0.99999)),
+    _shared("training", enum_flag(
+        "curriculum", "none", CURRICULA,
+        "length: short sequences first, widening to all lengths over --curriculum_epochs "
+        "(a competence schedule, Platanios et al. 2019); none: every length from the start.")),
+    _shared("training", integer_flag("curriculum_epochs", 1,
+                                     "Epochs over which --curriculum=length widens to all "
+                                     "lengths.", lower_bound=1)),
     _shared("training", integer_flag("patience", 2,
                                      "Early stopping patience in epochs (0: off).",
                                      lower_bound=0)),
@@ -216,6 +224,7 @@ ADAMW = ("warmup_fraction", "weight_decay", "decay", "beta_2", "clipnorm", "ema"
 # Early stopping and best-epoch selection, on validation data; XLA; numerics.
 SELECTION = ("patience", "monitor")
 TRAINING = LOOP + ADAMW + SELECTION + ("jit", "precision")
+CURRICULUM = ("curriculum", "curriculum_epochs")
 
 GROUP_TITLES = {"data": "data flags (shared)", "model": "model flags (shared)",
                 "training": "training flags (shared)", "run": "run flags (shared)"}

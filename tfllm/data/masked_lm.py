@@ -160,9 +160,11 @@ class MaskedLMInputs:
         masked_ids = masked["token_ids"]
         if isinstance(masked_ids, tf.RaggedTensor):  # from whole words
             masked_ids = masked_ids.to_tensor(shape=[None, self.sequence_length])
-        x = {"token_ids": masked_ids,
-             "segment_ids": segment_ids,
-             "padding_mask": token_ids != self.pad_id,
+        # As long as the blocks and their special tokens (shorter under a curriculum).
+        width = tf.shape(blocks)[1] + (3 if self.next_sentence else 2)
+        x = {"token_ids": masked_ids[:, :width],
+             "segment_ids": segment_ids[:, :width],
+             "padding_mask": (token_ids != self.pad_id)[:, :width],
              "mask_positions": tf.cast(masked["mask_positions"], tf.int32)}
         y = {"mlm": tf.cast(masked["mask_ids"], tf.int32)}
         weights = {"mlm": masked["mask_weights"]}
@@ -172,11 +174,12 @@ class MaskedLMInputs:
         return x, y, weights
 
 
-def masked_lm_batches(blocks, inputs, batch_size, seed, fixed=False):
+def masked_lm_batches(blocks, inputs, batch_size, seed, fixed=False, curriculum=None):
     """Batches of `inputs` (a `MaskedLMInputs`) over `blocks`, each epoch
     drawing new masks (and new NSP pairings) over blocks shuffled within a
     window of `SHUFFLE_BLOCKS`, or the same ones in order with `fixed` (for
-    evaluation)."""
+    evaluation). A `tfllm.data.curriculum.Curriculum` cuts each batch's
+    blocks to the length its schedule opens."""
     seeds = tf.data.Dataset.random(seed, rerandomize_each_iteration=not fixed).batch(2)
     if not fixed:
         # A stream cannot be shuffled whole; a window of blocks (5 MB at 128
@@ -184,6 +187,12 @@ def masked_lm_batches(blocks, inputs, batch_size, seed, fixed=False):
         blocks = blocks.shuffle(SHUFFLE_BLOCKS, seed=seed, reshuffle_each_iteration=True)
     # Training batches are all full (one shape for XLA); evaluation keeps every block.
     batches = tf.data.Dataset.zip(blocks.batch(batch_size, drop_remainder=not fixed), seeds)
-    return (batches.map(lambda b, s: inputs(b, tf.cast(s % (2**31 - 1), tf.int32)),
-                        num_parallel_calls=tf.data.AUTOTUNE)
-            .prefetch(tf.data.AUTOTUNE))
+
+    def make(index, batch):
+        block_batch, pair = batch
+        if curriculum is not None:
+            block_batch = curriculum.cut(index, block_batch)
+        return inputs(block_batch, tf.cast(pair % (2**31 - 1), tf.int32))
+
+    return batches.enumerate().map(make, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE)

@@ -41,11 +41,12 @@ def drop_tokens(ids, rate, unknown_id, seed):
 
 
 def classification_dataset(texts, label_ids, preprocessor, batch_size, *, shuffle=False,
-                           seed=None, bucket=True, token_dropout=0.0):
+                           seed=None, bucket=True, token_dropout=0.0, curriculum=None):
     """Batches of `(token_ids [batch, length], label_id [batch])`.
 
     Texts are encoded once (vectorised, in parallel) and cached; each epoch
-    then reshuffles, applies word dropout (`token_dropout`, for training
+    then reshuffles (or, with a `tfllm.data.curriculum.Curriculum`, draws
+    shortest first), applies word dropout (`token_dropout`, for training
     data), groups by length (`bucket=True`) or pads every batch to
     `preprocessor.sequence_length` (`bucket=False`), and prefetches.
     """
@@ -57,7 +58,11 @@ def classification_dataset(texts, label_ids, preprocessor, batch_size, *, shuffl
             # handed to map functions dense; passing them on makes them dense.
             .map(lambda ids, label: (tf.identity(ids), label))
             .cache())
-    if shuffle:
+    if curriculum is not None:
+        # The draw needs every example at hand: encoded once, into one ragged tensor.
+        encoded = data.ragged_batch(len(texts)).get_single_element()
+        data = curriculum.sample(*encoded, seed=seed or 0)
+    elif shuffle:
         data = data.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
     if token_dropout:
         # A seed per example, drawn in dataset order and anew each epoch. A

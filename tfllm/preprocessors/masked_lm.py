@@ -46,10 +46,11 @@ class MaskedLMPreprocessor(Preprocessor):
         return token_blocks(lines, self.tokenizer,
                             block_length(self.objective, self.sequence_length), self.lowercase)
 
-    def batches(self, blocks, batch_size, seed, fixed=False):
+    def batches(self, blocks, batch_size, seed, fixed=False, curriculum=None):
         """Masked training batches `(x, y, sample_weight)` of `blocks`; new
-        masks each epoch, or the same ones with `fixed`."""
-        return masked_lm_batches(blocks, self.inputs, batch_size, seed, fixed)
+        masks each epoch, or the same ones with `fixed`; sequences cut by a
+        length `curriculum`'s schedule."""
+        return masked_lm_batches(blocks, self.inputs, batch_size, seed, fixed, curriculum)
 
     @tf.function(reduce_retracing=True)
     def fill_mask_inputs(self, texts):
