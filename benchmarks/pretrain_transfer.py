@@ -3,6 +3,8 @@
     python benchmarks/pretrain_transfer.py              # about 75 minutes on 2 cores
     python benchmarks/pretrain_transfer.py --reuse      # fine-tuning only, from the
                                                         # export PRETRAIN_COMMAND wrote
+    python benchmarks/pretrain_transfer.py --memory     # peak RSS of the input path
+                                                        # over 1x and 4x the corpus
 
 1. Pretrains a small BERT (PRETRAIN_COMMAND, `python -m tasks.pretrain` as a
    user starts it, through its `main`) by masked LM on books of corpus_en
@@ -14,6 +16,11 @@
    with random weights (keras-hub `from_preset(load_weights=False)`, saved as
    a preset beside it), with the same fine-tuning flags and budget, seeds
    alternating; scores both on dev.tsv (never trained or tuned on here).
+
+3. (`--memory`) Peak RSS of the pretraining input path (lines counted,
+   vocabulary trained, every training batch packed and masked) over one part
+   of corpus_en and over all four, each in a fresh process: the corpus is a
+   stream, so memory should not grow with it.
 
 Writes benchmarks/results/pretrain_transfer.json (with `pretrain_command`,
 and `target_command`, the fine-tuned row's command) and prints the tables.
@@ -95,8 +102,56 @@ def fine_tune(name, init_from, seed, scratch):
             "dev_macro_f1": round(result.metrics["macro_f1"], 4)}
 
 
+def memory_probe(spec):
+    """Prints, as JSON, the peak RSS of one pass of the pretraining input
+    path over `spec` (counting lines, training the vocabulary, packing and
+    masking every training batch), as `python -m tasks.pretrain` runs it."""
+    import json
+    import resource
+
+    from tfllm import cli
+    from tfllm.training.loop import count_batches
+
+    with tempfile.TemporaryDirectory() as scratch:
+        flags = cli.parse(pretrain.Pretrain, [
+            "pretrain", f"--data={spec}", *[f for f in PRETRAIN if f.startswith(
+                ("--text_field", "--vocab_size", "--sequence_length", "--batch_size"))],
+            f"--model_dir={scratch}/run"])
+        task = pretrain.Pretrain(flags)
+        data = task.load_data()
+        preprocessor = task.build_preprocessor(data)
+        batches = count_batches(task.stages(data, preprocessor)[0].data)
+    print(json.dumps({"lines": data.line_count, "batches": batches,
+                      "peak_rss_mib": round(resource.getrusage(
+                          resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+
+
+def memory_rows():
+    """Peak RSS of the input path over 1x and 4x the corpus, each in a fresh process."""
+    import json
+    import subprocess
+
+    rows = []
+    for scale, parts in (("1x", "part-00.txt.gz"), ("4x", "part-0[0-3].txt.gz")):
+        started = time.perf_counter()
+        probe = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), "--memory_probe",
+             f"{DATA}/corpus_en/{parts}"], capture_output=True, text=True, check=True)
+        row = json.loads(probe.stdout.strip().splitlines()[-1])
+        rows.append({"corpus": f"{scale} ({parts})", **row,
+                     "seconds": round(time.perf_counter() - started, 1)})
+    return rows
+
+
 def main(argv):
     started = time.perf_counter()
+    if "--memory_probe" in argv:
+        return memory_probe(argv[argv.index("--memory_probe") + 1])
+    if "--memory" in argv:
+        rows = memory_rows()
+        print_table(rows, ["corpus", "lines", "batches", "peak_rss_mib", "seconds"])
+        print(f"\nwrote {write_results('pretrain_memory', rows, started)}")
+        return None
     pretraining, curve = None, []
     with tempfile.TemporaryDirectory() as scratch:
         if "--reuse" not in argv:

@@ -8,8 +8,9 @@ that make it tiny, and calls:
 * `run_command(root, *flags)`: the same as a user's `python -m tasks.X`;
 * `serve_fresh(path, signature, inputs)`: asks the export in a fresh process
   that imports only TensorFlow and TF Text, as TF Serving would;
-* `assert_serves_like_the_model(path, signature, inputs, expected)`: the
-  fresh process's answers equal what the Keras model gives;
+* `assert_fits_tf_serving(path)`: the export passes `tfllm.export.check`;
+* `assert_serves_like_the_model(path, signature, inputs, expected)`: both of
+  the above, and the fresh process's answers equal what the Keras model gives;
 * `assert_resumes(*flags)`: kills a run after its first epoch and checks
   that the same command resumes it (and, with `refusal=True`, that other
   flags refuse to).
@@ -19,7 +20,6 @@ These tests train and start processes: they are marked `slow`
 """
 
 import importlib
-import json
 import os
 import re
 import subprocess
@@ -30,35 +30,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfllm.export.check import check_export, run_fresh
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-# Loads an export as TF Serving does: nothing but TensorFlow and TF Text.
-_SERVE = r"""
-import json, sys
-import numpy as np
-import tensorflow as tf
-import tensorflow_text  # noqa: F401  (registers the tokenizer ops)
-
-def plain(tensor):
-    value = tensor.numpy()
-    if value.dtype == object:
-        value = np.vectorize(lambda b: b.decode("utf-8", "replace"), otypes=[object])(value)
-    return value.tolist()
-
-loaded = tf.saved_model.load(sys.argv[1])
-function = loaded.signatures[sys.argv[2]]
-specs = function.structured_input_signature[1]
-inputs = {name: tf.constant(value, specs[name].dtype)
-          for name, value in json.loads(sys.argv[3]).items()}
-outputs = function(**inputs)
-print(json.dumps({
-    "signatures": sorted(loaded.signatures),
-    "inputs": sorted(specs),
-    "outputs": {name: plain(value) for name, value in outputs.items()},
-    # (`import tensorflow` imports keras itself; keras_hub and tfllm must stay out.)
-    "modules": sorted(m for m in ("keras_hub", "tfllm") if m in sys.modules),
-}))
-"""
 
 
 def quiet_environment():
@@ -111,16 +85,24 @@ class TaskTestCase(tf.test.TestCase):
         return run_quietly(self.command(root, *flags))
 
     def serve_fresh(self, path, signature, inputs):
-        run = run_quietly([sys.executable, "-c", _SERVE, path, signature, json.dumps(inputs)])
-        if run.returncode:
-            raise AssertionError(f"the export failed in a fresh process:\n{run.stderr[-3000:]}")
-        served = json.loads(run.stdout.strip().splitlines()[-1])
-        self.assertEqual(served["modules"], [], "the export needs more than TF and TF Text")
-        return served
+        """The export's answers from a fresh process with only TF and TF Text."""
+        report = run_fresh(path, {signature: inputs})
+        self.assertIsNone(report["error"], f"the export failed to load: {report['error']}")
+        self.assertEqual(report["modules"], [], "the export needs more than TF and TF Text")
+        served = report["signatures"][signature]
+        self.assertNotIn("error", served)
+        return {"signatures": sorted(report["signatures"]), "inputs": sorted(served["inputs"]),
+                "outputs": served["outputs"]}
+
+    def assert_fits_tf_serving(self, path):
+        """The export passes `python -m tfllm.export.check` (layout, signatures, ops)."""
+        self.assertEqual(check_export(path), [])
 
     def assert_serves_like_the_model(self, path, signature, inputs, expected, atol=1e-5):
-        """The export's answers in a fresh process equal `expected` ({output
-        name: values}); numbers within `atol`, strings exactly."""
+        """The export passes the TF Serving check, and its answers in a fresh
+        process equal `expected` ({output name: values}); numbers within
+        `atol`, strings exactly."""
+        self.assert_fits_tf_serving(path)
         served = self.serve_fresh(path, signature, inputs)
         self.assertEqual(served["inputs"], sorted(inputs))
         for name, values in expected.items():

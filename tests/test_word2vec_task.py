@@ -56,6 +56,7 @@ class WordVectorTaskTest(task_harness.TaskTestCase):
 
         result, root = self.skipgram_run()
         path = result.export_path
+        self.assert_fits_tf_serving(path)
         vectors_file = os.path.join(path, "assets.extra", "vectors.txt")
         keyed = KeyedVectors.load_word2vec_format(vectors_file, binary=False)
         self.assertEqual(len(keyed), 38)  # the demo's words
