@@ -91,7 +91,7 @@ class TaskTestCase(tf.test.TestCase):
         self.assertEqual(report["modules"], [], "the export needs more than TF and TF Text")
         served = report["signatures"][signature]
         self.assertNotIn("error", served)
-        return {"signatures": sorted(report["signatures"]), "inputs": sorted(served["inputs"]),
+        return {"signatures": report["names"], "inputs": sorted(served["inputs"]),
                 "outputs": served["outputs"]}
 
     def assert_fits_tf_serving(self, path):

@@ -53,12 +53,13 @@ def sample(spec):
             :int(np.prod(shape))], shape)
     return tf.ones(shape, spec.dtype)
 
-report = {"error": None, "signatures": {}}
+report = {"error": None, "names": [], "signatures": {}}
 try:
     loaded = tf.saved_model.load(sys.argv[1])
 except Exception as error:  # any failure to load is the finding
     report["error"] = f"{type(error).__name__}: {error}"
 else:
+    report["names"] = sorted(loaded.signatures)
     asked = json.loads(sys.argv[2])
     for name in sorted(loaded.signatures) if asked is None else asked:
         function = loaded.signatures[name]
