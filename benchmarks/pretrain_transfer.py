@@ -3,6 +3,8 @@
     python benchmarks/pretrain_transfer.py              # about 60 minutes on 2 cores
     python benchmarks/pretrain_transfer.py --reuse      # fine-tuning only, from the
                                                         # export PRETRAIN_COMMAND wrote
+    python benchmarks/pretrain_transfer.py --reuse --seeds=1   # another seed, added to
+                                                               # the rows already written
     python benchmarks/pretrain_transfer.py --memory     # peak RSS of the input path
                                                         # over 1x and 4x the corpus
 
@@ -161,25 +163,33 @@ def main(argv):
                           pretraining_curve=curve, pretrain_command=command("pretrain", PRETRAIN))
         preset = preset_path(PRETRAINED)
         random = random_copy(preset, os.path.join(scratch, "random_preset"))
+        seeds = SEEDS
+        for arg in argv:
+            if arg.startswith("--seeds="):
+                seeds = tuple(int(seed) for seed in arg.split("=", 1)[1].split(","))
         rows = []
-        for seed in SEEDS:
+        for seed in seeds:
             rows.append(fine_tune("pretrained", PRETRAINED, seed, scratch))
             rows.append(fine_tune("from scratch (same encoder)", random, seed, scratch))
-    if curve:
-        print("\nPretraining (held-out masked-token accuracy after each epoch):")
-        print_table(curve, ["epoch", "seconds", "tokens", "val_masked_accuracy", "train_loss"])
-    print("\nSST-2 dev, fine-tuned with the same flags and budget:")
-    print_table(rows, ["run", "seed", "epochs", "train_seconds", "examples_per_second",
-                       "dev_accuracy"])
-    mean = {name: sum(r["dev_accuracy"] for r in rows if r["run"] == name) / len(SEEDS)
-            for name in ("pretrained", "from scratch (same encoder)")}
-    gain = mean["pretrained"] - mean["from scratch (same encoder)"]
-    print(f"\npretrained {mean['pretrained']:.4f} vs from scratch "
-          f"{mean['from scratch (same encoder)']:.4f}: {100 * gain:+.2f} points")
-    if pretraining is None:  # --reuse: keep the figures of the run that pretrained
+    if pretraining is None:  # --reuse: keep the figures of the run that pretrained,
         with open(os.path.join(RESULTS, "pretrain_transfer.json")) as f:
             kept = json.load(f)
         pretraining, curve = kept["pretraining"], kept["pretraining_curve"]
+        # and its fine-tuning rows of other seeds.
+        rows = [row for row in kept["runs"] if row["seed"] not in seeds] + rows
+    print("\nPretraining (held-out masked-token accuracy after each epoch):")
+    print_table(curve, ["epoch", "seconds", "tokens", "val_masked_accuracy", "train_loss"])
+    print("\nSST-2 dev, fine-tuned with the same flags and budget:")
+    print_table(rows, ["run", "seed", "epochs", "train_seconds", "examples_per_second",
+                       "dev_accuracy"])
+    mean = {}
+    for name in ("pretrained", "from scratch (same encoder)"):
+        scores = [r["dev_accuracy"] for r in rows if r["run"] == name]
+        mean[name] = sum(scores) / len(scores)
+    gain = mean["pretrained"] - mean["from scratch (same encoder)"]
+    print(f"\npretrained {mean['pretrained']:.4f} vs from scratch "
+          f"{mean['from scratch (same encoder)']:.4f}: {100 * gain:+.2f} points (mean over "
+          f"{len(rows) // 2} seed(s))")
     path = write_results(
         "pretrain_transfer", rows, started, pretraining=pretraining, pretraining_curve=curve,
         mean_dev_accuracy=mean, gain_points=round(100 * gain, 2),
