@@ -152,7 +152,10 @@ def main(argv):
     if "--memory" in argv:
         rows = memory_rows()
         print_table(rows, ["corpus", "lines", "batches", "peak_rss_mib", "seconds"])
-        print(f"\nwrote {write_results('pretrain_memory', rows, started)}")
+        # The memory rows measure the input path of this command's pretraining.
+        path = write_results("pretrain_memory", rows, started,
+                             target_command=command("pretrain", PRETRAIN))
+        print(f"\nwrote {path}")
         return None
     pretraining, curve = None, []
     with tempfile.TemporaryDirectory() as scratch:

@@ -17,7 +17,6 @@ which --init_from of the other tasks (and keras-hub's own `from_preset`)
 reads.
 """
 
-import dataclasses
 import math
 
 import tfllm  # noqa: F401  (imports TensorFlow quietly; must come first)
@@ -27,9 +26,7 @@ import tensorflow as tf
 
 from tfllm import flags as tf_flags
 from tfllm.data.curriculum import Curriculum
-from tfllm.data.errors import DataError, RowGuard
-from tfllm.data.masked_lm import OBJECTIVES
-from tfllm.data.word_corpus import line_dataset, valid_utf8
+from tfllm.data.masked_lm import OBJECTIVES, held_out, load_text_stream
 from tfllm.export.masked_lm import fill_mask_endpoints
 from tfllm.models.presets import PRESET_FOLDER, save_preset
 from tfllm.models.pretraining import MaskedLMPretrainer, bert_backbone
@@ -42,32 +39,6 @@ DEMO_QUERIES = {"sample": ["the cat and the [MASK] with a horse", "red and [MASK
                            "a hammer and a [MASK] of the saw"],
                 "text": ["she opened the [MASK] and looked out.", "he was the [MASK] of the "
                          "king.", "it was a cold [MASK] in winter."]}
-
-
-@dataclasses.dataclass
-class TextStream:
-    lines: object  # tf.data of strings
-    line_count: int
-    bad_lines: int  # lines whose bytes were not UTF-8 (replaced)
-    rows: RowGuard  # nothing is skipped
-
-
-def count_lines(lines, source):
-    """(lines, lines with bytes that are not UTF-8) of a stream, in one pass."""
-    total = bad = 0
-    for batch in lines.batch(4096):
-        total += int(tf.size(batch))
-        bad += int(tf.reduce_sum(tf.cast(valid_utf8(batch)[1], tf.int32)))
-    if not total:
-        raise DataError(source, "has no lines")
-    return total, bad
-
-
-def held_out(blocks, every, keep):
-    """Every `every`-th block (`keep=True`) or the others: a split of a
-    stream that needs no second copy of it."""
-    return (blocks.enumerate().filter(lambda i, _: tf.equal(i % every, 0) == keep)
-            .map(lambda _, block: block))
 
 
 class Pretrain(Task):
@@ -99,10 +70,7 @@ class Pretrain(Task):
 
     def load_data(self):
         f = self.flags
-        # Sources in turns of 256 lines, so every source is seen from the first step.
-        lines = line_dataset(f.data, f.text_field, interleave=256)
-        total, bad = count_lines(lines, f.data)
-        return TextStream(lines, total, bad, RowGuard())
+        return load_text_stream(f.data, f.text_field)
 
     def build_preprocessor(self, data):
         f = self.flags

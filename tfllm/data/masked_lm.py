@@ -21,12 +21,15 @@ Example:
 >>> batches = masked_lm_batches(blocks, tokenizer, batch_size=32, sequence_length=128)
 """
 
+import dataclasses
+
 import keras_hub
 import numpy as np
 import tensorflow as tf
 
 from tfllm.data.cleaning import clean_text
-from tfllm.data.word_corpus import valid_utf8
+from tfllm.data.errors import DataError, RowGuard
+from tfllm.data.word_corpus import line_dataset, valid_utf8
 
 OBJECTIVES = ("mlm", "mlm_nsp")
 # BERT's tokens; the pretraining tokenizer reserves them (see `pretraining_tokens`).
@@ -82,6 +85,36 @@ def token_blocks(lines, tokenizer, block_length, lowercase=True):
     return (lines.batch(_LINES_PER_BATCH)
             .map(tokenize, num_parallel_calls=tf.data.AUTOTUNE)
             .rebatch(block_length, drop_remainder=True))
+
+
+@dataclasses.dataclass
+class TextStream:
+    """A pretraining corpus: its lines as a dataset, counted once."""
+    lines: object  # tf.data of strings
+    line_count: int
+    bad_lines: int  # lines whose bytes were not UTF-8 (replaced)
+    rows: RowGuard  # nothing is skipped; the runner reports it like other tasks' rows
+
+
+def load_text_stream(spec, text_field="text", turn_lines=256):
+    """The lines of `spec` (files read `turn_lines` of each in turn, so every
+    source is seen from the first step), counted in one pass; an empty
+    corpus is an error naming it."""
+    lines = line_dataset(spec, text_field, interleave=turn_lines)
+    total = bad = 0
+    for batch in lines.batch(4096):
+        total += int(tf.size(batch))
+        bad += int(tf.reduce_sum(tf.cast(valid_utf8(batch)[1], tf.int32)))
+    if not total:
+        raise DataError(spec, "has no lines")
+    return TextStream(lines, total, bad, RowGuard())
+
+
+def held_out(blocks, every, keep):
+    """Every `every`-th block (`keep=True`) or the others: a split of a
+    stream that needs no second copy of it."""
+    return (blocks.enumerate().filter(lambda i, _: tf.equal(i % every, 0) == keep)
+            .map(lambda _, block: block))
 
 
 class MaskedLMInputs:
