@@ -126,3 +126,44 @@ def topic_corpus(lines=3000, words_per_line=12, seed=0):
         corpus.append(" ".join(rng.choice(topic if rng.random() < 0.6 else _FUNCTION_WORDS)
                                for _ in range(words_per_line)))
     return corpus
+
+
+# People, places and years for the QA demo, some of them not ASCII.
+_PEOPLE = ["Zoë", "Ana", "Jürgen", "Li", "Omar", "Mia", "Søren", "Kofi"]
+_PLACES = ["Zürich", "Lyon", "Kyoto", "Oslo", "Lima", "Cairo", "São Paulo", "Perth"]
+
+
+def qa_examples(count=1500, seed=0):
+    """`count` SQuAD-style records (`id`, `title`, `question`, `context`,
+    `answers` as {"text", "answer_start"}) about a few people and a film:
+    where someone lives, who lives somewhere, when someone was born, how a
+    part of the film was; the same `seed` gives the same records. A context
+    answers several questions; the title groups them as an article.
+
+    Example:
+
+    >>> qa_examples(1, seed=2)[0]["question"]
+    'How was the music?'
+    """
+    rng = random.Random(seed)
+    records = []
+    while len(records) < count:
+        people = rng.sample(_PEOPLE, 2)
+        facts = [(f"{person} lives in {place}.", [
+                    (f"Where does {person} live?", place), (f"Who lives in {place}?", person)])
+                 for person, place in zip(people, rng.sample(_PLACES, 2))]
+        facts += [(f"{person} was born in {year}.", [(f"When was {person} born?", str(year))])
+                  for person, year in zip(people, rng.sample(range(1950, 2010), 2))]
+        facts += [(f"The {aspect} was {adjective}.", [(f"How was the {aspect}?", adjective)])
+                  for aspect, adjective in zip(rng.sample(ASPECTS, 2),
+                                               rng.sample(POSITIVE + NEGATIVE, 2))]
+        rng.shuffle(facts)
+        context = "  ".join(sentence for sentence, _ in facts)
+        article = len(records) // 16
+        for sentence, questions in facts:
+            for question, answer in questions:
+                start = context.index(sentence) + sentence.index(answer)
+                records.append({"id": f"sample-{len(records)}", "title": f"sample {article}",
+                                "question": question, "context": context,
+                                "answers": {"text": [answer], "answer_start": [start]}})
+    return records[:count]

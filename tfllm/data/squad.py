@@ -25,7 +25,10 @@ Answer(text='Denver Broncos', start=177)
 import dataclasses
 import json
 
-from tfllm.data.errors import DataError
+from tfllm.data.errors import DataError, RowGuard
+from tfllm.data.readers import files, read_tfds
+from tfllm.data.sample import qa_examples
+from tfllm.data.splits import holdout_indices
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,3 +162,98 @@ def read_squad(path, guard):
             raise DataError(path, f"not JSON: {error}") from error
     data.examples.extend(_squad_examples(path, document, guard, data))
     return data
+
+
+def read_records(records, source, guard):
+    """`QAData` of SQuAD-style records (dicts as a JSONL row holds them),
+    e.g. the bundled sample; `source` names them in errors."""
+    data = QAData([])
+    for index, record in enumerate(records):
+        try:
+            data.examples.append(_example(record, f"{source}[{index}]",
+                                          record.get("title", ""), data))
+        except DataError as error:
+            guard.reject(error)
+    return data
+
+
+def read_squad_tfds(spec, guard):
+    """`QAData` of a TFDS SQuAD split (`tfds:squad/v1.1:validation`, or v2.0)."""
+    _, records = read_tfds(spec)
+
+    def plain(record):
+        answers = record.get("answers", {})
+        record["answers"] = {"text": [t.decode("utf-8") for t in answers.get("text", [])],
+                             "answer_start": [int(s) for s in answers.get("answer_start", [])]}
+        record["is_impossible"] = bool(record.get("is_impossible", False))
+        return record
+
+    data = QAData([])
+    for source, _, record in records:
+        try:
+            data.examples.append(_example(plain(record), source, record.get("title", ""),
+                                          data))
+        except DataError as error:
+            guard.reject(error)
+    return data
+
+
+def read_qa(spec, guard):
+    """`QAData` of `spec`: `sample`, `tfds:NAME[:SPLIT]`, or SQuAD JSON / JSONL files."""
+    if spec == "sample":
+        return read_records(qa_examples(), "sample", guard)
+    if spec.startswith("tfds:"):
+        return read_squad_tfds(spec, guard)
+    data = QAData([])
+    for path in files(spec):
+        if not path.endswith((".json", ".jsonl")):
+            raise DataError(path, "expected SQuAD JSON (.json) or JSONL (.jsonl)")
+        part = read_squad(path, guard)
+        data.examples += part.examples
+        data.fixed_offsets += part.fixed_offsets
+        data.unanswerable += part.unanswerable
+    if not data.examples:
+        raise DataError(spec, "holds no questions")
+    return data
+
+
+def hold_out_articles(examples, fraction, seed):
+    """(training, held-out) examples: a seeded `fraction` of the articles
+    (titles; contexts where there are none) held out whole, so no held-out
+    context was read in training."""
+    articles = sorted({example.title or example.context for example in examples})
+    if len(articles) < 2:
+        raise DataError("--eval_fraction", f"the data has {len(articles)} article(s); "
+                                           "holding some out needs two (or pass --eval_data)")
+    kept, _ = holdout_indices(len(articles), fraction, seed)
+    kept = {articles[index] for index in kept}
+    return ([e for e in examples if (e.title or e.context) in kept],
+            [e for e in examples if (e.title or e.context) not in kept])
+
+
+@dataclasses.dataclass
+class QASplits:
+    """A QA task's data: training and evaluation `QAExample`s and how reading went."""
+
+    train: list
+    eval: list
+    rows: object            # the RowGuard: skipped malformed questions
+    fixed_offsets: int      # answers moved to where their text is
+    unanswerable: int       # training questions without an answer (SQuAD 2.0)
+    held_out: str           # what the evaluation data is, for people
+
+
+def load_qa_data(spec, eval_spec, eval_fraction, seed, skip_bad_rows):
+    """`QASplits` of `spec` and `eval_spec` (else `eval_fraction` of the articles)."""
+    guard = RowGuard(skip_bad_rows)
+    train = read_qa(spec, guard)
+    if eval_spec:
+        evaluation = read_qa(eval_spec, guard)
+        examples, held, held_out = train.examples, evaluation.examples, eval_spec
+        fixed = train.fixed_offsets + evaluation.fixed_offsets
+    else:
+        examples, held = hold_out_articles(train.examples, eval_fraction, seed)
+        held_out = f"{eval_fraction:g} of the articles of {spec}"
+        fixed = train.fixed_offsets
+    return QASplits(examples, held, guard, fixed, sum(not e.answers for e in examples),
+                    held_out)
