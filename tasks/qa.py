@@ -27,7 +27,8 @@ from tfllm.data.squad import load_qa_data
 from tfllm.decoding.spans import SpanSearch
 from tfllm.export.span_qa import answer_function, span_qa_endpoints
 from tfllm.metrics.squad import squad_scores
-from tfllm.models.presets import check_transfer_flags, fine_tuning_model, load_tokenizer
+from tfllm.models.presets import (check_transfer_flags, fine_tuning_model, load_tokenizer,
+                                  model_description)
 from tfllm.models.pretrained_embeddings import embedding_rows, pretrained_embeddings
 from tfllm.models.span_qa import READERS, BackboneReader, build_reader
 from tfllm.preprocessors import SpanQAPreprocessor
@@ -85,9 +86,7 @@ class QA(Task):
         return check_transfer_flags(flags, scratch_only=("model", "tokenizer", "vocab_size"))
 
     def title(self):
-        model = f"fine-tuned from {self.flags.init_from}" if self.flags.init_from else \
-            self.flags.model
-        return f"{self.name}: {model} on {self.flags.data}"
+        return f"{self.name}: {model_description(self.flags)} on {self.flags.data}"
 
     def load_data(self):
         f = self.flags

@@ -22,7 +22,8 @@ from tfllm.data.curriculum import Curriculum
 from tfllm.export.classifier import classifier_endpoints
 from tfllm.metrics.classification import evaluate_classifier, format_report
 from tfllm.models.classifier import MODELS, POOLINGS, BackboneClassifier, build_classifier
-from tfllm.models.presets import check_transfer_flags, fine_tuning_model, load_tokenizer
+from tfllm.models.presets import (check_transfer_flags, fine_tuning_model, load_tokenizer,
+                                  model_description)
 from tfllm.models.pretrained_embeddings import embedding_rows, pretrained_embeddings
 from tfllm.preprocessors import ClassificationPreprocessor
 from tfllm.task import Stage, Task
@@ -87,9 +88,7 @@ class Sentiment(Task):
         return None
 
     def title(self):
-        model = f"fine-tuned from {self.flags.init_from}" if self.flags.init_from else \
-            self.flags.model
-        return f"{self.name}: {model} on {self.flags.data}"
+        return f"{self.name}: {model_description(self.flags)} on {self.flags.data}"
 
     def load_data(self):
         f = self.flags

@@ -149,6 +149,12 @@ def check_transfer_flags(flags, scratch_only=()):
     return None
 
 
+def model_description(flags):
+    """The model of a run, for people: the `--model` trained from scratch,
+    or "fine-tuned from" the `--init_from` preset."""
+    return f"fine-tuned from {flags.init_from}" if flags.init_from else flags.model
+
+
 def fine_tuning_model(flags, preprocessor, head):
     """`head(backbone)` over the backbone `--init_from` names, with
     `--freeze_layers` applied (call it in the strategy's scope), and the

@@ -167,17 +167,27 @@ class SpanQAPreprocessor(Preprocessor):
     def dataset(self, questions, contexts, answer_starts, answer_ends, batch_size,
                 shuffle=False, seed=None):
         """Batches of `(inputs, {"start", "end"})` windows; answers as byte
-        spans (`labelled_windows`). Windows are made once and cached; each
-        batch is cut to its longest window."""
+        spans (`labelled_windows`). Windows are made once and cached; with
+        `shuffle` (training), reshuffled each epoch and batched with windows
+        of similar length; each batch is cut to its longest window."""
         pairs = tf.data.Dataset.from_tensor_slices(
             (tf.constant(questions, tf.string), tf.constant(contexts, tf.string),
              tf.constant(answer_starts, tf.int64), tf.constant(answer_ends, tf.int64)))
         windows = pairs.batch(256).map(self.labelled_windows).unbatch().cache()
         if shuffle:
             windows = windows.shuffle(100_000, seed=seed, reshuffle_each_iteration=True)
-        batches = windows.batch(batch_size).map(lambda inputs, labels: (cut_to_longest(inputs),
-                                                                        labels))
-        return batches.prefetch(tf.data.AUTOTUNE)
+            bounds = list(range(_LENGTH_STEP + 1, self.sequence_length + 1, _LENGTH_STEP))
+            batches = windows.bucket_by_sequence_length(
+                lambda inputs, labels: tf.reduce_sum(tf.cast(inputs["padding_mask"], tf.int32)),
+                bounds, [batch_size] * (len(bounds) + 1))
+        else:
+            batches = windows.batch(batch_size)
+        batches = batches.map(lambda inputs, labels: (cut_to_longest(inputs), labels))
+        options = tf.data.Options()
+        # Windows come from memory, not files: shard by window across workers.
+        options.experimental_distribute.auto_shard_policy = \
+            tf.data.experimental.AutoShardPolicy.DATA
+        return batches.with_options(options).prefetch(tf.data.AUTOTUNE)
 
     def get_config(self):
         return {**super().get_config(), "doc_stride": self.doc_stride,
