@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from temp_files import write_temp_file
 from tfllm.data.errors import DataError, RowGuard
-from tfllm.data.squad import Answer, read_squad
+from tfllm.data.squad import Answer, load_qa_data, read_squad
 
 CONTEXT = "Zoë went to Zürich in 1999. In 1999 she left Zürich."
 
@@ -84,6 +84,25 @@ class SquadDataTest(tf.test.TestCase):
         with self.assertRaisesRegex(DataError, r"bad.jsonl:1: question b: 1 answer texts but "
                                                r"0 offsets"):
             read_squad(bad, RowGuard())
+
+    def test_held_out_articles_are_whole_and_unanswerable_questions_counted(self):
+        articles = [{"title": f"article {a}", "paragraphs": [
+            {"context": CONTEXT, "qas": [question(f"a{a}q{q}", ("Zürich", 12))
+                                         for q in range(3)]}]} for a in range(10)]
+        articles[0]["paragraphs"][0]["qas"].append(question("none", is_impossible=True))
+        path = self.write("train.json", {"data": articles})
+        data = load_qa_data(path, None, 0.2, seed=0, skip_bad_rows=False)
+        held = {e.title for e in data.eval}
+        self.assertEqual(len(held), 2)
+        self.assertFalse(held & {e.title for e in data.train})
+        self.assertEqual(len(data.train) + len(data.eval), 31)
+        self.assertEqual(data.unanswerable, int("article 0" not in held))
+        self.assertEqual(data.held_out, f"0.2 of the articles of {path}")
+        one = self.write("one.json", squad(question("q1", ("Zürich", 12))))
+        with self.assertRaisesRegex(DataError, "the data has 1 article"):
+            load_qa_data(one, None, 0.2, seed=0, skip_bad_rows=False)
+        both = load_qa_data(path, one, 0.2, seed=0, skip_bad_rows=False)
+        self.assertEqual((len(both.train), len(both.eval), both.held_out), (31, 1, one))
 
 
 if __name__ == "__main__":
