@@ -26,7 +26,7 @@ import tensorflow as tf
 from tfllm import flags as tf_flags
 from tfllm.data.squad import load_qa_data
 from tfllm.decoding.spans import SpanSearch
-from tfllm.export.span_qa import answer_function, span_qa_endpoints
+from tfllm.export.span_qa import answer_examples, answer_function, span_qa_endpoints
 from tfllm.metrics.squad import squad_scores
 from tfllm.models.presets import (check_transfer_flags, fine_tuning_model, load_tokenizer,
                                   model_description)
@@ -39,16 +39,6 @@ DEMO_QUERIES = {"question": ["Where does Zoë live?", "How was the music?", "Who
                 "context": ["Zoë lives in Zürich.  Omar was born in 1984.",
                             "The acting was dull.  The music was moving.",
                             "Li was born in 1990.  Mia lives in Oslo.  Li lives in Lima."]}
-_EVAL_BATCH = 64
-
-
-def _byte_span(example):
-    """The first answer's byte span in the context ((-1, -1): no answer)."""
-    if not example.answers:
-        return -1, -1
-    answer = example.answers[0]
-    start = len(example.context[:answer.start].encode("utf-8"))
-    return start, start + len(answer.text.encode("utf-8"))
 
 
 class QA(Task):
@@ -103,8 +93,7 @@ class QA(Task):
                                       **settings)
         texts = [e.question for e in data.train] + sorted({e.context for e in data.train})
         return SpanQAPreprocessor.train(tf.data.Dataset.from_tensor_slices(texts), f.vocab_size,
-                                        f.sequence_length,
-                                        **settings)
+                                        f.sequence_length, **settings)
 
     def describe(self, data, preprocessor):
         f = self.flags
@@ -134,13 +123,6 @@ class QA(Task):
                                                 preprocessor.tokenizer.get_vocabulary(), f)
         return model
 
-    def _windows(self, examples, preprocessor, shuffle):
-        spans = [_byte_span(e) for e in examples]
-        return preprocessor.dataset([e.question for e in examples],
-                                    [e.context for e in examples],
-                                    [s for s, _ in spans], [e for _, e in spans],
-                                    self.flags.batch_size, shuffle=shuffle, seed=self.flags.seed)
-
     def loss(self):
         return {name: keras.losses.SparseCategoricalCrossentropy(from_logits=True)
                 for name in ("start", "end")}
@@ -150,25 +132,18 @@ class QA(Task):
                             for name in ("start", "end")}}
 
     def validation_data(self, data, preprocessor):
-        return self._windows(data.eval, preprocessor, shuffle=False)
+        return preprocessor.examples_dataset(data.eval, self.flags.batch_size)
 
     def stages(self, data, preprocessor):
         f = self.flags
-        return [Stage("train", self._windows(data.train, preprocessor, shuffle=True), f.epochs,
-                      None, f.learning_rate, f.warmup_fraction, f.data, len(data.train),
-                      units_per_step=f.batch_size, throughput_unit="windows")]
+        train = preprocessor.examples_dataset(data.train, f.batch_size, shuffle=True, seed=f.seed)
+        return [Stage("train", train, f.epochs, None, f.learning_rate, f.warmup_fraction, f.data,
+                      len(data.train), units_per_step=f.batch_size, throughput_unit="windows")]
 
     def evaluate(self, model, data, preprocessor, validation):
-        answer = answer_function(model, preprocessor, self.search(data))
-        predictions = {}
-        for index in range(0, len(data.eval), _EVAL_BATCH):
-            batch = data.eval[index:index + _EVAL_BATCH]
-            answers = answer(tf.constant([e.question for e in batch]),
-                             tf.constant([e.context for e in batch]))["answer"].numpy()
-            predictions.update({e.id: a.decode("utf-8") for e, a in zip(batch, answers)})
-        scores = squad_scores(predictions, {e.id: [a.text for a in e.answers]
-                                            for e in data.eval})
-        return scores
+        predictions = answer_examples(answer_function(model, preprocessor, self.search(data)),
+                                      data.eval)
+        return squad_scores(predictions, {e.id: [a.text for a in e.answers] for e in data.eval})
 
     def format_metrics(self, metrics):
         split = "".join(f"; {name.replace('_', ' ')} EM {metrics[f'{name}_exact_match']:.1f} "

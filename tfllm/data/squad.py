@@ -49,6 +49,15 @@ class QAExample:
     answers: list  # of Answer; empty: unanswerable (SQuAD 2.0)
     title: str = ""
 
+    def byte_span(self):
+        """The first answer's byte span in the UTF-8 context ((-1, -1): none),
+        as the span preprocessor's token offsets count."""
+        if not self.answers:
+            return -1, -1
+        answer = self.answers[0]
+        start = len(self.context[:answer.start].encode("utf-8"))
+        return start, start + len(answer.text.encode("utf-8"))
+
 
 @dataclasses.dataclass
 class QAData:

@@ -47,6 +47,18 @@ def answer_function(model, preprocessor, search):
     return answer
 
 
+def answer_examples(answer, examples, batch_size=64):
+    """`{id: answer text}` of `tfllm.data.squad.QAExample`s by `answer`
+    (an `answer_function`), `batch_size` examples a call."""
+    predictions = {}
+    for index in range(0, len(examples), batch_size):
+        batch = examples[index:index + batch_size]
+        answers = answer(tf.constant([e.question for e in batch]),
+                         tf.constant([e.context for e in batch]))["answer"].numpy()
+        predictions.update({e.id: text.decode("utf-8") for e, text in zip(batch, answers)})
+    return predictions
+
+
 def span_qa_endpoints(model, preprocessor, search):
     """`{"serving_default": tf.function}` for `tfllm.export.saved_model.export_task`."""
     answer = answer_function(model, preprocessor, search)

@@ -189,6 +189,13 @@ class SpanQAPreprocessor(Preprocessor):
             tf.data.experimental.AutoShardPolicy.DATA
         return batches.with_options(options).prefetch(tf.data.AUTOTUNE)
 
+    def examples_dataset(self, examples, batch_size, shuffle=False, seed=None):
+        """`dataset` of `tfllm.data.squad.QAExample`s (the first answer trains)."""
+        spans = [example.byte_span() for example in examples]
+        return self.dataset([e.question for e in examples], [e.context for e in examples],
+                            [start for start, _ in spans], [end for _, end in spans],
+                            batch_size, shuffle=shuffle, seed=seed)
+
     def get_config(self):
         return {**super().get_config(), "doc_stride": self.doc_stride,
                 "max_query_length": self.max_query_length, "lowercase": self.lowercase}
