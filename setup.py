@@ -24,7 +24,11 @@ setup(
         "scipy>=1.10",  # word-vector evaluation: Spearman and Pearson correlation
     ],
     extras_require={
-        # gensim: the tests check the word-vector figures against its own.
-        "test": ["pytest>=8", "gensim>=4.3"],
+        # python -m tfllm.serve: KServe's model server (FastAPI + uvicorn).
+        # It pins protobuf below 7, which TensorFlow 2.21 accepts (>=6.31.1).
+        "serve": ["kserve>=0.21,<0.22"],
+        # gensim: the tests check the word-vector figures against its own;
+        # kserve: the tests query every task's export through the server.
+        "test": ["pytest>=8", "gensim>=4.3", "kserve>=0.21,<0.22"],
     },
 )

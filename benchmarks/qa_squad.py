@@ -1,6 +1,8 @@
 """SQuAD v1.1 questions of held-out articles: the span readers against a sliding-window floor.
 
     python benchmarks/qa_squad.py [--rows=lstm,transformer] [--epochs=N]   # ~45 min a row
+    python benchmarks/qa_squad.py --rows=lstm,lstm_words,lstm_word_vectors --epochs=3 \
+        --vectors=saved_models/word2vec_corpus_en/1/assets.extra/vectors.txt
 
 Data: `../shared/data/squad/train_from_dev_v1.1.json` (39 articles of the
 SQuAD v1.1 development set, 9,231 questions). Every row holds out the same
@@ -17,7 +19,11 @@ Rows:
   window around them; no training (the paper's candidates are a parser's
   constituents, hence its F1 of about 20 on all of dev);
 * each reader: `python -m tasks.qa` as a user runs it (through its `main`),
-  training on the other 31 articles.
+  training on the other 31 articles. `lstm_words` reads whole words (the
+  20,000 most frequent of its training text) instead of WordPiece pieces;
+  `lstm_word_vectors` starts their embedding from `--vectors`, word vectors
+  learned on corpus_en by `VECTORS_COMMAND` (no SQuAD text), and
+  `lstm_frozen_word_vectors` keeps them fixed.
 
 Writes benchmarks/results/qa_squad.json (`target_command`: the best
 reader's command) and prints a table with wall time and training windows/s,
@@ -52,6 +58,16 @@ READERS = {
                     "--num_heads=4", "--intermediate_dim=512", "--sequence_length=256",
                     "--doc_stride=128", "--batch_size=32", "--learning_rate=5e-4"],
 }
+WORDS = READERS["lstm"] + ["--tokenizer=word", "--vocab_size=20000"]
+READERS.update({"lstm_words": WORDS,
+                "lstm_word_vectors": WORDS + ["--pretrained_embeddings={vectors}"],
+                "lstm_frozen_word_vectors": WORDS + ["--pretrained_embeddings={vectors}",
+                                                     "--freeze_embeddings"]})
+# The vectors of the *_word_vectors rows (128 wide: the readers' --hidden_dim).
+VECTORS_COMMAND = ("python -m tasks.word2vec --data=../shared/data/corpus_en/*.txt.gz "
+                   "--method=skipgram --dimension=128 --window=5 --negatives=5 --min_count=5 "
+                   "--sample=0.001 --epochs=5 --seed=0 --export_dir=saved_models/"
+                   "word2vec_corpus_en")
 _WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 _SENTENCE_END = re.compile(r"[.!?](?=\s)")
 _STOPWORDS = {"the", "a", "an", "of", "in", "on", "at", "to", "and", "or", "is", "was", "are",
@@ -125,13 +141,19 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="lstm,transformer")
     parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--vectors", help="word vectors for the *_word_vectors rows (made by "
+                                          f"{VECTORS_COMMAND})")
     args = parser.parse_args(argv[1:])
+    rows_asked = args.rows.split(",")
+    if any("vectors" in name for name in rows_asked) and not args.vectors:
+        parser.error(f"the word-vector rows need --vectors (made by: {VECTORS_COMMAND})")
     started = time.perf_counter()
     data = load_qa_data(SQUAD, None, 0.2, 0, False)
     rows = [sliding_window_row(data)]
     print_table(rows, ["run", "exact_match", "f1", "questions", "wall_seconds"])
-    for name in args.rows.split(","):
-        rows.append(reader_row(name, READERS[name] + [f"--epochs={args.epochs}"], data))
+    for name in rows_asked:
+        flags = [flag.format(vectors=args.vectors) for flag in READERS[name]]
+        rows.append(reader_row(name, flags + [f"--epochs={args.epochs}"], data))
         print_table(rows, ["run", "epochs", "train_seconds", "windows_per_second",
                            "exact_match", "f1", "questions", "wall_seconds"])
     best = max(rows[1:], key=lambda row: row["f1"])
@@ -139,7 +161,8 @@ def main(argv):
         print(f"  Q: {example['question']}\n     gold: {example['gold']}\n     ours: "
               f"{example['ours']!r}")
     target = "python -m tasks.qa " + " ".join(SPLIT + best["flags"].split())
-    path = write_results("qa_squad", rows, started, target_command=target,
+    vectors = {"vectors_command": VECTORS_COMMAND} if "vectors" in best["run"] else {}
+    path = write_results("qa_squad", rows, started, target_command=target, **vectors,
                          held_out="8 of 39 articles (--eval_fraction=0.2 --seed=0)")
     print(f"\nwrote {path}")
 

@@ -6,6 +6,8 @@ r"""Extractive question answering: find the answer to a question as a span of it
     python -m tasks.qa --data=tfds:squad/v1.1 --eval_data=tfds:squad/v1.1:validation
     python -m tasks.qa --data=../shared/data/squad/train_from_dev_v1.1.json \
         --eval_fraction=0.2 --sequence_length=256       # hold out whole articles
+    python -m tasks.qa --tokenizer=word --hidden_dim=100 \
+        --pretrained_embeddings=saved_models/word2vec/1/assets.extra/vectors.txt
     python -m tasks.qa --init_from=saved_models/pretrain --sequence_length=128 \
         --learning_rate=1e-4                             # fine-tune a pretrained encoder
 
@@ -66,7 +68,8 @@ class QA(Task):
     # --init_from brings a pretrained Transformer (fine-tune it at ~1e-4).
     defaults = {"model": "lstm", "sequence_length": 384, "vocab_size": 8000, "epochs": 5,
                 "batch_size": 32, "learning_rate": 2e-3}
-    choices = {"model": READERS, "tokenizer": ("wordpiece",)}
+    # `word`: whole words, one id each, for word vectors (--pretrained_embeddings).
+    choices = {"model": READERS, "tokenizer": ("wordpiece", "word")}
     metrics = ()
     headline = "f1"
 
@@ -93,7 +96,7 @@ class QA(Task):
                                       **settings)
         texts = [e.question for e in data.train] + sorted({e.context for e in data.train})
         return SpanQAPreprocessor.train(tf.data.Dataset.from_tensor_slices(texts), f.vocab_size,
-                                        f.sequence_length, **settings)
+                                        f.sequence_length, tokenizer=f.tokenizer, **settings)
 
     def describe(self, data, preprocessor):
         f = self.flags
@@ -101,7 +104,8 @@ class QA(Task):
                  if data.fixed_offsets else "")
         unanswerable = f", {data.unanswerable} without an answer" if data.unanswerable else ""
         return (f"{len(data.train):,} training questions{unanswerable}, {len(data.eval):,} "
-                f"evaluation questions ({data.held_out}); WordPiece vocabulary of "
+                f"evaluation questions ({data.held_out}); "
+                f"{'word' if f.tokenizer == 'word' else 'WordPiece'} vocabulary of "
                 f"{preprocessor.vocabulary_size:,}; windows of {f.sequence_length} tokens, a "
                 f"new one every {f.doc_stride}{fixed}")
 

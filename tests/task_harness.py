@@ -10,7 +10,8 @@ that make it tiny, and calls:
   that imports only TensorFlow and TF Text, as TF Serving would;
 * `assert_fits_tf_serving(path)`: the export passes `tfllm.export.check`;
 * `assert_serves_like_the_model(path, signature, inputs, expected)`: both of
-  the above, and the fresh process's answers equal what the Keras model gives;
+  the above, and the fresh process's answers, and the local server's
+  (`python -m tfllm.serve`, asked over HTTP), equal what the Keras model gives;
 * `assert_resumes(*flags)`: kills a run after its first epoch and checks
   that the same command resumes it (and, with `refusal=True`, that other
   flags refuse to).
@@ -31,6 +32,7 @@ import pytest
 import tensorflow as tf
 
 from tfllm.export.check import check_export, run_fresh
+from tfllm.serve.process import request, running_server
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -98,19 +100,31 @@ class TaskTestCase(tf.test.TestCase):
         """The export passes `python -m tfllm.export.check` (layout, signatures, ops)."""
         self.assertEqual(check_export(path), [])
 
+    def serve_over_http(self, path, signature, inputs):
+        """The answers of the local server (`python -m tfllm.serve`) over
+        HTTP, in TF Serving's columnar format, for the export holding `path`."""
+        with running_server(self.task_module.split(".")[-1], os.path.dirname(path)) as url:
+            status, answer = request(f"{url}:predict", {"signature_name": signature,
+                                                        "inputs": inputs})
+        self.assertEqual(status, 200, answer)
+        return answer["outputs"]
+
     def assert_serves_like_the_model(self, path, signature, inputs, expected, atol=1e-5):
         """The export passes the TF Serving check, and its answers in a fresh
-        process equal `expected` ({output name: values}); numbers within
-        `atol`, strings exactly."""
+        process and from the local server equal `expected` ({output name:
+        values}); numbers within `atol`, strings exactly."""
         self.assert_fits_tf_serving(path)
         served = self.serve_fresh(path, signature, inputs)
         self.assertEqual(served["inputs"], sorted(inputs))
+        over_http = self.serve_over_http(path, signature, inputs)
         for name, values in expected.items():
-            got = served["outputs"][name]
-            if np.asarray(values).dtype.kind in "fiu":
-                self.assertAllClose(got, values, atol=atol, msg=name)
-            else:
-                self.assertEqual(got, list(values), msg=name)
+            for where, outputs in (("fresh process", served["outputs"]),
+                                   ("server", over_http)):
+                got = outputs[name]
+                if np.asarray(values).dtype.kind in "fiu":
+                    self.assertAllClose(got, values, atol=atol, msg=f"{name} ({where})")
+                else:
+                    self.assertEqual(got, list(values), msg=f"{name} ({where})")
         return served
 
     def assert_resumes(self, *flags, epochs=3, patience=True, refusal=False):

@@ -36,6 +36,22 @@ class SpanQAPreprocessorTest(tf.test.TestCase):
             self.assertEqual("".join(tokens), "".join(text.split()).lower(), text)
         self.assertEqual(ids.to_list()[2], [])
 
+    def test_a_word_vocabulary_gives_one_id_a_word_with_its_span(self):
+        texts = tf.data.Dataset.from_tensor_slices(["the cat sat", "The cat ran!", "a dog"] * 3)
+        p = SpanQAPreprocessor.train(texts, vocab_size=5 + 4, sequence_length=16,
+                                     tokenizer="word", max_query_length=4)
+        # Special tokens, then the four most frequent words (ties: first seen).
+        self.assertEqual(p.tokenizer.get_vocabulary(),
+                         ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat",
+                          "ran"])
+        text = "The  cats ran."
+        ids, starts, ends = p.tokenize_with_offsets(tf.constant([text]))
+        vocabulary = p.tokenizer.get_vocabulary()
+        self.assertEqual([vocabulary[i] for i in ids.to_list()[0]],
+                         ["the", "[UNK]", "ran", "[UNK]"])  # unknown words stay whole
+        self.assertEqual([text[s:e] for s, e in zip(starts.to_list()[0], ends.to_list()[0])],
+                         ["The", "cats", "ran", "."])
+
     def test_windows_overlap_and_cover_the_context(self):
         p = preprocessor()
         context = " ".join(f"w{i % 7}" for i in range(30))

@@ -77,6 +77,9 @@ class WordVectorTaskTest(task_harness.TaskTestCase):
         self.assertAllClose(outputs["scores"][0],
                             [score for _, score in keyed.most_similar("cat", topn=3)], atol=1e-4)
         self.assertEqual(outputs["neighbours"][1], ["", "", ""])
+        over_http = self.serve_over_http(path, "nearest", {"words": ["cat", "", "zzz"], "k": 3})
+        self.assertEqual(over_http["neighbours"], outputs["neighbours"])
+        self.assertAllClose(over_http["scores"], outputs["scores"], atol=1e-6)
         self.assertEqual(sorted(nearest["signatures"]), ["embed", "nearest", "serving_default"])
 
         extra = os.path.join(path, "assets.extra")

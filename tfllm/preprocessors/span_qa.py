@@ -8,6 +8,10 @@ Text's `FastWordpieceTokenizer.tokenize_with_offsets` over the tokenizer's
 own vocabulary. So every token keeps its byte span in the original text,
 which the answer's offsets map onto; keras-hub's tokenizers give no
 offsets, hence this path beside them (same vocabulary, same special ids).
+A vocabulary of whole words (`train(..., tokenizer="word")`: BERT's special
+tokens, then the most frequent words) makes the same path a word lookup,
+one id a word and `[UNK]` for the rest, which word vectors
+(`--pretrained_embeddings`) map onto one to one.
 
 A context longer than one sequence is cut into overlapping windows of
 `[CLS] question [SEP] context part [SEP]` (keras-hub `MultiSegmentPacker`),
@@ -24,11 +28,14 @@ Example:
 (TensorShape([1, 384]), array([0], dtype=int32))
 """
 
+import collections
+
 import keras_hub
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from tfllm.data.masked_lm import CLS, PAD, SEP, UNK, train_masked_lm_tokenizer
+from tfllm.data.masked_lm import (CLS, PAD, SEP, SPECIAL_TOKENS, UNK,
+                                  train_masked_lm_tokenizer)
 from tfllm.preprocessors.base import Preprocessor
 
 _DELIMITERS = r"\s+|[\p{P}\p{S}]"
@@ -82,24 +89,27 @@ class SpanQAPreprocessor(Preprocessor):
         return []
 
     @classmethod
-    def train(cls, texts, vocab_size, sequence_length, **settings):
-        """A preprocessor whose WordPiece vocabulary is learned from `texts`
-        (a string dataset: questions and contexts)."""
-        return cls(train_masked_lm_tokenizer(texts, vocab_size, settings.get("lowercase", True)),
-                   sequence_length, **settings)
+    def train(cls, texts, vocab_size, sequence_length, tokenizer="wordpiece", **settings):
+        """A preprocessor whose vocabulary (at most `vocab_size`) is learned
+        from `texts` (a string dataset: questions and contexts): WordPiece,
+        or with `tokenizer="word"` whole words."""
+        lowercase = settings.get("lowercase", True)
+        if tokenizer == "word":
+            bert = keras_hub.models.BertTokenizer(
+                list(SPECIAL_TOKENS) + most_frequent_words(texts, vocab_size - len(SPECIAL_TOKENS),
+                                                           lowercase),
+                lowercase=False, special_tokens_in_strings=True)
+        else:
+            bert = train_masked_lm_tokenizer(texts, vocab_size, lowercase)
+        return cls(bert, sequence_length, **settings)
 
     def tokenize_with_offsets(self, texts):
         """`(ids, starts, ends)`, ragged [batch, tokens]: WordPiece ids and
         each token's byte span in `texts` (a word whose normalised form has
         another length gives each of its pieces the whole word's span)."""
-        words, word_starts, word_ends = tf_text.regex_split_with_offsets(texts, _DELIMITERS,
-                                                                         _KEPT)
+        words, word_starts, word_ends, normal = split_words(texts, self.lowercase,
+                                                            self.strip_accents)
         raw = words.flat_values
-        # Case folding as keras-hub's WordPiece pretokenization does it.
-        normal = tf_text.case_fold_utf8(raw) if self.lowercase else raw
-        if self.strip_accents:
-            normal = tf.strings.regex_replace(tf_text.normalize_utf8(normal, "NFD"), r"\p{Mn}",
-                                              "")
         ids, piece_starts, piece_ends = self.pieces.tokenize_with_offsets(normal)
         word = ids.value_rowids()
         start, end = tf.gather(word_starts.flat_values, word), tf.gather(word_ends.flat_values,
@@ -199,6 +209,28 @@ class SpanQAPreprocessor(Preprocessor):
     def get_config(self):
         return {**super().get_config(), "doc_stride": self.doc_stride,
                 "max_query_length": self.max_query_length, "lowercase": self.lowercase}
+
+
+def split_words(texts, lowercase, strip_accents=False):
+    """`(words, starts, ends, normal)`: the words of `texts` (ragged
+    [batch, words]) with their byte spans, and each word normalised as the
+    vocabulary holds it (flat): case-folded as keras-hub's WordPiece
+    pretokenization does, accents stripped where the tokenizer strips them."""
+    words, starts, ends = tf_text.regex_split_with_offsets(texts, _DELIMITERS, _KEPT)
+    normal = tf_text.case_fold_utf8(words.flat_values) if lowercase else words.flat_values
+    if strip_accents:
+        normal = tf.strings.regex_replace(tf_text.normalize_utf8(normal, "NFD"), r"\p{Mn}", "")
+    return words, starts, ends, normal
+
+
+def most_frequent_words(texts, count, lowercase):
+    """The `count` most frequent words of `texts` (a string dataset), as
+    `split_words` cuts and normalises them; ties in first-seen order."""
+    counts = collections.Counter()
+    for batch in texts.batch(1024):
+        counts.update(split_words(batch, lowercase)[3].numpy().tolist())
+    return [word.decode("utf-8", "replace") for word, _ in counts.most_common(max(count, 0))
+            if word.decode("utf-8", "replace") not in SPECIAL_TOKENS]
 
 
 def cut_to_longest(inputs):
