@@ -141,6 +141,8 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="lstm,transformer")
     parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--results", default="qa_squad",
+                        help="name of the results file (benchmarks/results/NAME.json)")
     parser.add_argument("--vectors", help="word vectors for the *_word_vectors rows (made by "
                                           f"{VECTORS_COMMAND})")
     args = parser.parse_args(argv[1:])
@@ -162,7 +164,7 @@ def main(argv):
               f"{example['ours']!r}")
     target = "python -m tasks.qa " + " ".join(SPLIT + best["flags"].split())
     vectors = {"vectors_command": VECTORS_COMMAND} if "vectors" in best["run"] else {}
-    path = write_results("qa_squad", rows, started, target_command=target, **vectors,
+    path = write_results(args.results, rows, started, target_command=target, **vectors,
                          held_out="8 of 39 articles (--eval_fraction=0.2 --seed=0)")
     print(f"\nwrote {path}")
 
