@@ -30,9 +30,9 @@ from tfllm.data.squad import load_qa_data
 from tfllm.decoding.spans import SpanSearch
 from tfllm.export.span_qa import answer_examples, answer_function, span_qa_endpoints
 from tfllm.metrics.squad import squad_scores
-from tfllm.models.presets import (check_transfer_flags, fine_tuning_model, load_tokenizer,
+from tfllm.models.presets import (build_task_model, check_transfer_flags, load_tokenizer,
                                   model_description)
-from tfllm.models.pretrained_embeddings import embedding_rows, pretrained_embeddings
+from tfllm.models.pretrained_embeddings import embedding_rows
 from tfllm.models.span_qa import READERS, BackboneReader, build_reader
 from tfllm.preprocessors import SpanQAPreprocessor
 from tfllm.task import Stage, Task
@@ -115,16 +115,11 @@ class QA(Task):
 
     def build_model(self, data, preprocessor):
         f = self.flags
-        self.embeddings = None
-        if f.init_from:
-            self.transfer, model = fine_tuning_model(f, preprocessor, BackboneReader)
-            return model
-        self.transfer = None
-        model = build_reader(f.model, preprocessor.vocabulary_size, f.sequence_length,
-                             f.hidden_dim, f.num_layers, f.num_heads, f.intermediate_dim,
-                             f.dropout, f.initializer)
-        self.embeddings = pretrained_embeddings(model.token_embedding,
-                                                preprocessor.tokenizer.get_vocabulary(), f)
+        model, self.transfer, self.embeddings = build_task_model(
+            f, preprocessor, head=BackboneReader,
+            from_scratch=lambda: build_reader(
+                f.model, preprocessor.vocabulary_size, f.sequence_length, f.hidden_dim,
+                f.num_layers, f.num_heads, f.intermediate_dim, f.dropout, f.initializer))
         return model
 
     def loss(self):

@@ -22,9 +22,9 @@ from tfllm.data.curriculum import Curriculum
 from tfllm.export.classifier import classifier_endpoints
 from tfllm.metrics.classification import evaluate_classifier, format_report
 from tfllm.models.classifier import MODELS, POOLINGS, BackboneClassifier, build_classifier
-from tfllm.models.presets import (check_transfer_flags, fine_tuning_model, load_tokenizer,
+from tfllm.models.presets import (build_task_model, check_transfer_flags, load_tokenizer,
                                   model_description)
-from tfllm.models.pretrained_embeddings import embedding_rows, pretrained_embeddings
+from tfllm.models.pretrained_embeddings import embedding_rows
 from tfllm.preprocessors import ClassificationPreprocessor
 from tfllm.task import Stage, Task
 
@@ -113,20 +113,15 @@ class Sentiment(Task):
 
     def build_model(self, data, preprocessor):
         f = self.flags
-        self.embeddings = None
-        if f.init_from:
-            self.transfer, model = fine_tuning_model(
-                f, preprocessor, lambda backbone: BackboneClassifier(
-                    backbone, len(data.labels.names), f.dropout,
-                    pad_id=preprocessor.tokenizer.pad_token_id))
-            return model
-        self.transfer = None
-        model = build_classifier(f.model, preprocessor.vocabulary_size, len(data.labels.names),
-                                 f.sequence_length, f.hidden_dim, f.num_layers, f.num_heads,
-                                 f.intermediate_dim, f.dropout, f.initializer, f.pooling,
-                                 f.adversarial_epsilon)
-        self.embeddings = pretrained_embeddings(model.token_embedding,
-                                                preprocessor.tokenizer.get_vocabulary(), f)
+        classes = len(data.labels.names)
+        model, self.transfer, self.embeddings = build_task_model(
+            f, preprocessor,
+            head=lambda backbone: BackboneClassifier(backbone, classes, f.dropout,
+                                                     pad_id=preprocessor.tokenizer.pad_token_id),
+            from_scratch=lambda: build_classifier(
+                f.model, preprocessor.vocabulary_size, classes, f.sequence_length, f.hidden_dim,
+                f.num_layers, f.num_heads, f.intermediate_dim, f.dropout, f.initializer,
+                f.pooling, f.adversarial_epsilon))
         return model
 
     def validation_data(self, data, preprocessor):

@@ -24,6 +24,7 @@ import keras_hub
 
 from tfllm import report
 from tfllm.data.errors import DataError
+from tfllm.models.pretrained_embeddings import pretrained_embeddings
 
 PRESET_FOLDER = os.path.join("assets.extra", "preset")
 
@@ -178,3 +179,25 @@ def fine_tuning_model(flags, preprocessor, head):
             "blocks": blocks, "freeze_layers": flags.freeze_layers,
             "layer_decay": flags.layer_decay}
     return card, head(backbone)
+
+
+def build_task_model(flags, preprocessor, head, from_scratch):
+    """An encoder task's model, and the run card's records of where it started.
+
+    With `--init_from`: `head(backbone)` over the preset's backbone
+    (`fine_tuning_model`); else `from_scratch()`, whose `token_embedding`
+    starts from `--pretrained_embeddings` where given. Returns `(model,
+    transfer record or None, embedding coverage or None)`; call it in the
+    strategy's scope.
+
+    Example:
+
+    >>> model, transfer, embeddings = build_task_model(
+    ...     flags, preprocessor, BackboneReader, lambda: build_reader("lstm", ...))
+    """
+    if flags.init_from:
+        transfer, model = fine_tuning_model(flags, preprocessor, head)
+        return model, transfer, None
+    model = from_scratch()
+    return model, None, pretrained_embeddings(model.token_embedding,
+                                              preprocessor.tokenizer.get_vocabulary(), flags)
