@@ -28,7 +28,9 @@ setup(
         # It pins protobuf below 7, which TensorFlow 2.21 accepts (>=6.31.1).
         "serve": ["kserve>=0.21,<0.22"],
         # gensim: the tests check the word-vector figures against its own;
-        # kserve: the tests query every task's export through the server.
-        "test": ["pytest>=8", "gensim>=4.3", "kserve>=0.21,<0.22"],
+        # kserve: the tests query every task's export through the server;
+        # pytest-xdist: most tests are bound by one core (imports, tracing,
+        # tiny models), so one worker a core nearly halves the suite's time.
+        "test": ["pytest>=8", "pytest-xdist>=3", "gensim>=4.3", "kserve>=0.21,<0.22"],
     },
 )

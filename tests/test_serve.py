@@ -122,7 +122,7 @@ class RestFormatTest(tf.test.TestCase):
                  "takes [None]"),
                 ({"instances": [{"text": {"nested": "a"}}]}, "takes strings, got dict"),
                 ({"instances": ["\ud800"]}, "not valid Unicode")]:
-            with self.subTest(body=body):
+            with self.subTest(body=ascii(body)):
                 self.assertBad(body, message)
 
     def test_metadata_describes_every_signature(self):
@@ -211,7 +211,7 @@ class ServerTest(tf.test.TestCase):
                      "refused the input: Expected multiples[2] >= 0, but got -1"),
                     (b'{"instances": ["' + b"y" * 200_000 + b'"]}', 413,
                      "over 100000 bytes")]:
-                with self.subTest(body=str(body)[:40]):
+                with self.subTest(body=ascii(body)[:40]):
                     status, answer = request(f"{url}:predict", body)
                     self.assertEqual(status, code)
                     self.assertIn(message, answer["error"])
