@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+import time
 import warnings
 
 import tensorflow as tf
@@ -119,21 +120,26 @@ class BodySizeLimit:
 
     Neither KServe nor uvicorn bounds the body; this checks the declared
     `Content-Length` before reading, and counts a chunked body as it
-    arrives.
+    arrives. Before answering it reads and drops the rest of the body for
+    up to `drain_seconds`, as nginx's lingering close does: a client still
+    sending when the server closes gets a reset instead of the 413
+    (uvicorn hands no more of the body over once a response is complete).
     """
 
     class TooLarge(Exception):
         pass
 
-    def __init__(self, app, max_bytes):
+    def __init__(self, app, max_bytes, drain_seconds=10.0):
         self.app = app
         self.max_bytes = max_bytes
+        self.drain_seconds = drain_seconds
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > self.max_bytes:
+            await self.drain(receive)
             return await self.refuse(send)
         received = 0
         started = False
@@ -155,7 +161,16 @@ class BodySizeLimit:
             await self.app(scope, counted_receive, tracked_send)
         except self.TooLarge:
             if not started:
+                await self.drain(receive)
                 await self.refuse(send)
+
+    async def drain(self, receive):
+        """Reads and drops the rest of the request body, for a while at most."""
+        deadline = time.monotonic() + self.drain_seconds
+        while time.monotonic() < deadline:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body"):
+                return
 
     async def refuse(self, send):
         body = (f'{{"error": "the request body is over {self.max_bytes} bytes '
