@@ -201,8 +201,10 @@ def main():
                   for outcome in ("correct", "4xx", "crash")}
         print(f"\nbad input: {counts}; the server answers afterwards: "
               f"{alive and after[0] == 200}")
-    write_results("serving_load", rows, started, model_base_path=args.model_base_path or
-                  "the demo's export (python -m tasks.sentiment)", bad_input=bad,
+    # The served model: the demo's, as `python -m tasks.sentiment` trains and exports it.
+    write_results("serving_load", rows, started, target_command="python -m tasks.sentiment",
+                  model_base_path=args.model_base_path or "a scratch copy of the demo's export",
+                  bad_input=bad,
                   bad_input_counts=counts, alive_after_bad_input=alive and after[0] == 200)
 
 
