@@ -163,7 +163,7 @@ def main(argv):
         print(f"  Q: {example['question']}\n     gold: {example['gold']}\n     ours: "
               f"{example['ours']!r}")
     target = "python -m tasks.qa " + " ".join(SPLIT + best["flags"].split())
-    vectors = {"vectors_command": VECTORS_COMMAND} if "vectors" in best["run"] else {}
+    vectors = {"pretrain_command": VECTORS_COMMAND} if "vectors" in best["run"] else {}
     path = write_results(args.results, rows, started, target_command=target, **vectors,
                          held_out="8 of 39 articles (--eval_fraction=0.2 --seed=0)")
     print(f"\nwrote {path}")
