@@ -29,6 +29,17 @@ from tfllm.data.word_corpus import words_of
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]"]
 
 
+def most_frequent_words(texts, count, split):
+    """The `count` most frequent words of `texts` (a string dataset), as
+    `split` (string batch -> flat string tensor of words) cuts them; ties by
+    first appearance. (Keras' `StringLookup.adapt` counts too, but orders
+    ties by its own hashing; first appearance keeps vocabularies stable.)"""
+    counts = collections.Counter()
+    for batch in texts.batch(4096):
+        counts.update(split(batch).numpy().tolist())
+    return [word.decode("utf-8", "replace") for word, _ in counts.most_common(max(count, 0))]
+
+
 class WordTokenizer(keras_hub.tokenizers.Tokenizer):
     """Words of `vocabulary` (without the special tokens) -> ids; other words -> `[UNK]`."""
 
@@ -47,10 +58,8 @@ class WordTokenizer(keras_hub.tokenizers.Tokenizer):
         string dataset), ties by first appearance."""
         if not isinstance(texts, tf.data.Dataset):
             texts = tf.data.Dataset.from_tensor_slices(tf.constant(list(texts), tf.string))
-        counts = collections.Counter()
-        for batch in texts.batch(4096):
-            counts.update(words_of(batch).flat_values.numpy().tolist())
-        return cls([w.decode("utf-8") for w, _ in counts.most_common(vocab_size - len(SPECIAL))])
+        return cls(most_frequent_words(texts, vocab_size - len(SPECIAL),
+                                       lambda batch: words_of(batch).flat_values))
 
     def tokenize(self, inputs):
         ids = tf.cast(self.lookup(words_of(tf.convert_to_tensor(inputs))), "int32")

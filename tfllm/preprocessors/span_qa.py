@@ -28,14 +28,13 @@ Example:
 (TensorShape([1, 384]), array([0], dtype=int32))
 """
 
-import collections
-
 import keras_hub
 import tensorflow as tf
 import tensorflow_text as tf_text
 
 from tfllm.data.masked_lm import (CLS, PAD, SEP, SPECIAL_TOKENS, UNK,
                                   train_masked_lm_tokenizer)
+from tfllm.data.word_tokenizer import most_frequent_words
 from tfllm.preprocessors.base import Preprocessor
 
 _DELIMITERS = r"\s+|[\p{P}\p{S}]"
@@ -95,10 +94,11 @@ class SpanQAPreprocessor(Preprocessor):
         or with `tokenizer="word"` whole words."""
         lowercase = settings.get("lowercase", True)
         if tokenizer == "word":
-            bert = keras_hub.models.BertTokenizer(
-                list(SPECIAL_TOKENS) + most_frequent_words(texts, vocab_size - len(SPECIAL_TOKENS),
-                                                           lowercase),
-                lowercase=False, special_tokens_in_strings=True)
+            words = most_frequent_words(texts, vocab_size,
+                                        lambda batch: split_words(batch, lowercase)[3])
+            words = [w for w in words if w not in SPECIAL_TOKENS][:vocab_size - len(SPECIAL_TOKENS)]
+            bert = keras_hub.models.BertTokenizer(list(SPECIAL_TOKENS) + words, lowercase=False,
+                                                  special_tokens_in_strings=True)
         else:
             bert = train_masked_lm_tokenizer(texts, vocab_size, lowercase)
         return cls(bert, sequence_length, **settings)
@@ -221,16 +221,6 @@ def split_words(texts, lowercase, strip_accents=False):
     if strip_accents:
         normal = tf.strings.regex_replace(tf_text.normalize_utf8(normal, "NFD"), r"\p{Mn}", "")
     return words, starts, ends, normal
-
-
-def most_frequent_words(texts, count, lowercase):
-    """The `count` most frequent words of `texts` (a string dataset), as
-    `split_words` cuts and normalises them; ties in first-seen order."""
-    counts = collections.Counter()
-    for batch in texts.batch(1024):
-        counts.update(split_words(batch, lowercase)[3].numpy().tolist())
-    return [word.decode("utf-8", "replace") for word, _ in counts.most_common(max(count, 0))
-            if word.decode("utf-8", "replace") not in SPECIAL_TOKENS]
 
 
 def cut_to_longest(inputs):

@@ -34,7 +34,11 @@ def request(url, body=None, timeout=60):
                                     timeout=timeout) as answer:
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+        body = error.read()
+        try:
+            return error.code, json.loads(body or b"null")
+        except ValueError:  # not JSON (uvicorn's own plain-text errors)
+            return error.code, {"error": body.decode("utf-8", "replace")}
 
 
 @contextlib.contextmanager

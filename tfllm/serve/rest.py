@@ -184,15 +184,14 @@ def to_json(array):
 def format_response(outputs, request):
     """TF Serving's answer to `request` from the signature's outputs."""
     arrays = {key: value.numpy() for key, value in outputs.items()}
-    single = next(iter(arrays)) if len(arrays) == 1 else None
+    columns = {key: to_json(array) for key, array in arrays.items()}
+    single = next(iter(columns)) if len(columns) == 1 else None
     if not request.rows:
-        columns = {key: to_json(array) for key, array in arrays.items()}
         return {"outputs": columns[single] if single else columns}
     sizes = {array.shape[0] if array.ndim else None for array in arrays.values()}
     if len(sizes) != 1 or None in sizes:
         raise BadRequest(f"signature {request.signature!r} answers with outputs that are not "
                          "one row per example; ask it in the columnar \"inputs\" format")
-    columns = {key: to_json(array) for key, array in arrays.items()}
     if single:
         return {"predictions": columns[single]}
     return {"predictions": [dict(zip(columns, row)) for row in zip(*columns.values())]}
