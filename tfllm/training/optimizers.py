@@ -120,14 +120,14 @@ def adamw(learning_rate, total_steps, warmup_steps=0, weight_decay=0.01,
 
 
 def _capped_rows(gradient, cap):
-    """A sparse gradient with one row per touched index: the sum of that
-    index's rows, scaled down to `cap` rows' worth where it has more."""
-    rows, position = tf.unique(gradient.indices)
-    total = tf.math.unsorted_segment_sum(gradient.values, position, tf.size(rows))
-    count = tf.math.unsorted_segment_sum(tf.ones_like(position, total.dtype), position,
-                                         tf.size(rows))
-    scale = tf.minimum(1.0, cap / count)
-    return tf.IndexedSlices(total * scale[:, None], rows, gradient.dense_shape)
+    """`gradient` with each index's rows scaled so that they add up to at
+    most `cap` rows' worth. The rows stay apart: the scatter update adds up
+    an index's rows itself, and summing them here first cost a step more."""
+    _, position = tf.unique(gradient.indices)
+    count = tf.cast(tf.math.bincount(position), gradient.values.dtype)
+    scale = tf.gather(tf.minimum(1.0, cap / count), position)
+    return tf.IndexedSlices(gradient.values * scale[:, None], gradient.indices,
+                            gradient.dense_shape)
 
 
 class RowCappedSGD(keras.optimizers.SGD):
