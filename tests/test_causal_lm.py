@@ -1,4 +1,5 @@
-"""The causal LM: shapes, causal masking, cached generation, scoring."""
+"""The causal LMs (ours, and keras-hub's GPT-2 backbone wrapped for causal
+pretraining): shapes, causal masking, cached generation, scoring."""
 
 import keras
 import keras_hub
@@ -7,7 +8,8 @@ import tensorflow as tf
 
 from tfllm.data import packing
 from tfllm.metrics.language_model import evaluate_language_model, text_nll
-from tfllm.models.causal_lm import CausalLM
+from tfllm.models.causal_lm import BackboneCausalLM, CausalLM
+from tfllm.models.pretraining import gpt2_backbone
 
 
 def tiny(**overrides):
@@ -15,6 +17,15 @@ def tiny(**overrides):
     config = dict(vocabulary_size=30, sequence_length=16, hidden_dim=16, num_layers=2,
                   num_heads=2, intermediate_dim=32, dropout=0.0)
     return CausalLM(**{**config, **overrides})
+
+
+def tiny_gpt2():
+    keras.utils.set_random_seed(0)
+    return BackboneCausalLM(gpt2_backbone(30, 16, hidden_dim=16, num_layers=2, num_heads=2,
+                                          intermediate_dim=32, dropout=0.0))
+
+
+BOTH = (("CausalLM", tiny), ("BackboneCausalLM", tiny_gpt2))
 
 
 class CausalLMTest(tf.test.TestCase):
@@ -26,36 +37,43 @@ class CausalLMTest(tf.test.TestCase):
         self.assertEqual(untied.count_params() - tied.count_params(), 16 * 30)
 
     def test_changing_a_future_token_leaves_earlier_logits_unchanged(self):
-        model = tiny()
-        ids = np.random.RandomState(1).randint(0, 30, size=[2, 12]).astype(np.int32)
-        changed = ids.copy()
-        changed[:, 7] = (changed[:, 7] + 5) % 30
-        before, after = model(ids), model(changed)
-        self.assertAllClose(before[:, :7], after[:, :7], atol=1e-6)
-        self.assertNotAllClose(before[:, 7:], after[:, 7:])
+        for name, make in BOTH:
+            with self.subTest(name):
+                model = make()
+                ids = np.random.RandomState(1).randint(0, 30, size=[2, 12]).astype(np.int32)
+                changed = ids.copy()
+                changed[:, 7] = (changed[:, 7] + 5) % 30
+                before, after = model(ids), model(changed)
+                self.assertEqual(before.shape, (2, 12, 30))
+                self.assertAllClose(before[:, :7], after[:, :7], atol=1e-6)
+                self.assertNotAllClose(before[:, 7:], after[:, 7:])
 
     def test_cached_step_logits_match_full_pass(self):
-        model = tiny()
-        ids = np.random.RandomState(2).randint(0, 30, size=[2, 10]).astype(np.int32)
-        full = model(ids)
-        cache = model.empty_cache(2, 10)
-        _, cache = model.call_with_cache(ids[:, :4], cache, 0)
-        for i in range(4, 10):
-            logits, cache = model.call_with_cache(ids[:, i:i + 1], cache, i)
-            self.assertAllClose(logits[:, 0], full[:, i], atol=1e-5)
+        for name, make in BOTH:
+            with self.subTest(name):
+                model = make()
+                ids = np.random.RandomState(2).randint(0, 30, size=[2, 10]).astype(np.int32)
+                full = model(ids)
+                cache = model.empty_cache(2, 10)
+                _, cache = model.call_with_cache(ids[:, :4], cache, 0)
+                for i in range(4, 10):
+                    logits, cache = model.call_with_cache(ids[:, i:i + 1], cache, i)
+                    self.assertAllClose(logits[:, 0], full[:, i], atol=1e-5)
 
     def test_cached_and_uncached_greedy_generation_agree(self):
-        model = tiny()
         ids = np.zeros([3, 16], np.int32)
         mask = np.zeros([3, 16], bool)
         for row, prompt in enumerate([[3, 4, 5], [7], [1, 2, 3, 4, 5, 6]]):
             ids[row, :len(prompt)] = prompt
             mask[row, :len(prompt)] = True
         greedy = keras_hub.samplers.GreedySampler()
-        cached = model.generate(ids, mask, greedy)
-        uncached = model.generate(ids, mask, greedy, use_cache=False)
-        self.assertAllEqual(cached, uncached)
-        self.assertAllEqual(cached[mask], ids[mask])  # prompts are kept
+        for name, make in BOTH:
+            with self.subTest(name):
+                model = make()
+                cached = model.generate(ids, mask, greedy)
+                uncached = model.generate(ids, mask, greedy, use_cache=False)
+                self.assertAllEqual(cached, uncached)
+                self.assertAllEqual(cached[mask], ids[mask])  # prompts are kept
 
     def test_text_score_agrees_with_keras_loss(self):
         model = tiny()

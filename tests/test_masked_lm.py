@@ -2,6 +2,7 @@
 presets, freezing and layer-wise learning-rate decay."""
 
 import os
+import types
 
 import keras
 import keras_hub
@@ -9,12 +10,12 @@ import numpy as np
 import tensorflow as tf
 
 from tfllm.data.errors import DataError
-from tfllm.data.masked_lm import (MaskedLMInputs, block_length, masked_lm_batches, token_blocks,
+from tfllm.data.masked_lm import (MaskedLMInputs, block_length, pretraining_batches, token_blocks,
                                   train_masked_lm_tokenizer, word_starts)
 from tfllm.models.classifier import BackboneClassifier
-from tfllm.models.presets import (freeze_layers, layer_decay_multipliers, load_backbone,
-                                  load_tokenizer, preset_path, save_preset)
-from tfllm.models.pretraining import MaskedLMPretrainer, bert_backbone
+from tfllm.models.presets import (fine_tuning_model, freeze_layers, layer_decay_multipliers,
+                                  load_backbone, load_tokenizer, preset_path, save_preset)
+from tfllm.models.pretraining import MaskedLMPretrainer, bert_backbone, gpt2_backbone
 from tfllm.training.optimizers import adamw
 
 WORDS = ["walking", "talking", "running", "jumped", "quickly", "slowly", "cats", "dogs",
@@ -78,7 +79,7 @@ class MaskedLMInputsTest(tf.test.TestCase):
         """Two passes over masked batches, each as its rows' unmasked token ids."""
         inputs = MaskedLMInputs(self.tokenizer, sequence_length=32)
         blocks = token_blocks(self.lines, self.tokenizer, block_length("mlm", 32))
-        batches = masked_lm_batches(blocks, inputs, 8, seed=0, fixed=fixed)
+        batches = pretraining_batches(blocks, inputs, 8, seed=0, fixed=fixed)
         passes = []
         for _ in range(2):
             rows = []
@@ -202,6 +203,13 @@ class PresetTest(tf.test.TestCase):
 
 
 class FineTuningTest(tf.test.TestCase):
+
+    def test_a_decoder_preset_is_refused_by_encoder_tasks(self):
+        folder = os.path.join(self.get_temp_dir(), "gpt2")
+        gpt2_backbone(30, 16, hidden_dim=8, num_layers=1, num_heads=2,
+                      intermediate_dim=16).save_to_preset(folder)
+        with self.assertRaisesRegex(DataError, "holds a decoder \\(GPT2Backbone, causal LM\\)"):
+            fine_tuning_model(types.SimpleNamespace(init_from=folder), None, None)
 
     def test_frozen_layers_stay_bit_identical(self):
         backbone = tiny_backbone()

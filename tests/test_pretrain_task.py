@@ -1,8 +1,9 @@
 """Pretraining end to end: masked LM (with NSP, whole words and a length
 curriculum) on a streamed corpus, the fill-mask export and its keras-hub
 preset, fine-tuning sentiment from it (frozen blocks stay fixed) and from a
-keras-hub preset saved here (with a curriculum), resume after a kill, and a
-clear error on an empty corpus."""
+keras-hub preset saved here (with a curriculum), causal LM (a GPT-2 preset
+and the text-generation export), resume after a kill, and clear errors on
+an empty corpus and on masking flags with the causal objective."""
 
 import os
 import tempfile
@@ -13,6 +14,8 @@ import tensorflow as tf
 
 import task_harness
 from temp_files import write_temp_file
+from tfllm.decoding.generator import TextGenerator
+from tfllm.decoding.samplers import make_sampler
 from tfllm.export.masked_lm import fill_mask_endpoints
 from tfllm.models.presets import PRESET_FOLDER
 
@@ -130,6 +133,38 @@ class PretrainTaskTest(task_harness.TaskTestCase):
         self.assertEqual(refused.returncode, 1)
         self.assertIn("error: --sequence_length: 128 is longer than the preset's 64 positions",
                       refused.stderr)
+
+    def test_causal_pretraining_exports_a_gpt2_preset_that_continues_text(self):
+        result, _ = self.run_task(f"--data={self.corpus_file()}", "--objective=causal",
+                                  "--epochs=12", "--learning_rate=1e-2")
+        history = result.stages[0].history
+        self.assertLess(history["loss"][-1], history["loss"][0] - 1.0)
+        self.assertEqual(result.metrics["next_token_accuracy"],
+                         history["val_next_token_accuracy"][-1])
+        # Five sentences in random order: most next words follow from the last ones.
+        self.assertGreater(result.metrics["next_token_accuracy"], 0.5)
+        preset = os.path.join(result.export_path, PRESET_FOLDER)
+        loaded = keras_hub.models.Backbone.from_preset(preset)
+        self.assertIsInstance(loaded, keras_hub.models.GPT2Backbone)
+        for mine, theirs in zip(result.model.backbone.weights, loaded.weights):
+            self.assertAllEqual(mine.numpy(), theirs.numpy())
+
+        prompts = ["the cats walking", "a dog", ""]
+        generator = TextGenerator(result.model, result.preprocessor)
+        greedy = tf.function(lambda p: generator.generate(p, 16, make_sampler("greedy")))
+        expected = [text.decode() for text in greedy(tf.constant(prompts)).numpy()]
+        served = self.assert_serves_like_the_model(result.export_path, "serving_default",
+                                                   {"prompt": prompts}, {"text": expected})
+        # The corpus' sentences, learned: the word after "the cats walking".
+        self.assertEqual(served["outputs"]["text"][0].split()[0], "quickly",
+                         served["outputs"]["text"])
+        scored = self.serve_fresh(result.export_path, "score", {"text": ["the dogs and the cats"]})
+        self.assertEqual(scored["outputs"]["tokens"], [4])
+
+    def test_masking_flags_are_refused_with_the_causal_objective(self):
+        run = self.run_command(self.fresh_root(), "--objective=causal", "--mask_rate=0.2")
+        self.assertEqual(run.returncode, 1)
+        self.assertIn("--mask_rate apply to masked LM, not --objective=causal", run.stderr)
 
     def test_resumes_after_a_kill(self):
         self.assert_resumes(f"--data={self.corpus_file()}", patience=False)

@@ -13,12 +13,14 @@ the corpus. Blocks become model inputs with keras-hub's layers:
   together), the tokens being grouped by the tokenizer's word starts;
 * next-sentence prediction: each block is halved into segments A and B; for
   half the rows B is replaced by the B of another row of the batch (not the
-  text that follows A), and the label says which.
+  text that follows A), and the label says which;
+* causal LM: a block of `sequence_length + 1` tokens is its own input and,
+  shifted by one, its next-token targets (`next_token_pairs`).
 
 Example:
 
 >>> blocks = token_blocks(lines, tokenizer, block_length=126)
->>> batches = masked_lm_batches(blocks, tokenizer, batch_size=32, sequence_length=128)
+>>> batches = pretraining_batches(blocks, MaskedLMInputs(tokenizer, 128), 32, seed=0)
 """
 
 import dataclasses
@@ -31,7 +33,7 @@ from tfllm.data.cleaning import clean_text
 from tfllm.data.errors import DataError, RowGuard
 from tfllm.data.word_corpus import line_dataset, valid_utf8
 
-OBJECTIVES = ("mlm", "mlm_nsp")
+OBJECTIVES = ("mlm", "mlm_nsp", "causal")
 # BERT's tokens; the pretraining tokenizer reserves them (see `pretraining_tokens`).
 PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
 SPECIAL_TOKENS = (PAD, UNK, CLS, SEP, MASK)
@@ -42,7 +44,10 @@ SHUFFLE_BLOCKS = 10_000
 def block_length(objective, sequence_length):
     """Corpus tokens a sequence of `sequence_length` holds: all but [CLS]
     and [SEP] for masked LM, all but [CLS] and two [SEP]s for sentence
-    pairs (an even count)."""
+    pairs (an even count); for causal LM one more than the sequence (its
+    last target)."""
+    if objective == "causal":
+        return sequence_length + 1
     if objective == "mlm_nsp":
         return 2 * ((sequence_length - 3) // 2)
     return sequence_length - 2
@@ -207,11 +212,19 @@ class MaskedLMInputs:
         return x, y, weights
 
 
-def masked_lm_batches(blocks, inputs, batch_size, seed, fixed=False, curriculum=None):
-    """Batches of `inputs` (a `MaskedLMInputs`) over `blocks`, each epoch
-    drawing new masks (and new NSP pairings) over blocks shuffled within a
-    window of `SHUFFLE_BLOCKS`, or the same ones in order with `fixed` (for
-    evaluation). A `tfllm.data.curriculum.Curriculum` cuts each batch's
+def next_token_pairs(blocks, seed):
+    """Causal-LM batches of int32 blocks [batch, length + 1]: `(inputs,
+    targets)`, both [batch, length], the targets one token on (`seed`, which
+    masking draws from, is not needed)."""
+    del seed
+    return blocks[:, :-1], blocks[:, 1:]
+
+
+def pretraining_batches(blocks, inputs, batch_size, seed, fixed=False, curriculum=None):
+    """Batches of `inputs` (a `MaskedLMInputs`, or `next_token_pairs`) over
+    `blocks`, each epoch drawing new masks (and new NSP pairings) over blocks
+    shuffled within a window of `SHUFFLE_BLOCKS`, or the same ones in order
+    with `fixed` (for evaluation). A `tfllm.data.curriculum.Curriculum` cuts each batch's
     blocks to the length its schedule opens."""
     seeds = tf.data.Dataset.random(seed, rerandomize_each_iteration=not fixed).batch(2)
     if not fixed:

@@ -3,7 +3,9 @@
 Token + position embedding, a stack of keras-hub `TransformerDecoder` blocks
 with causal self-attention (no cross-attention, pre-layer-norm as in GPT-2 and
 nanoGPT), a final layer norm and an output projection that is either the
-transposed token embedding (tied, the default) or its own matrix.
+transposed token embedding (tied, the default) or its own matrix. Causal
+pretraining wraps keras-hub's `GPT2Backbone` (the same layout, savable as a
+keras-hub preset) in `BackboneCausalLM`; both generate the same way.
 
 Generation uses the decoders' key/value cache: the prompt is run once to fill
 the cache, then every new token costs one single-position step.
@@ -23,7 +25,67 @@ from keras import ops
 from tfllm.models.initializers import fresh_initializer
 
 
-class CausalLM(keras.Model):
+class CachedGeneration:
+    """Sampling with a key/value cache, for a Keras causal LM that has
+    `call_with_cache(token_ids, cache, index) -> (logits, cache)`,
+    `__call__(token_ids) -> logits` and the sizes `num_layers`,
+    `num_heads`, `hidden_dim`.
+
+    Example:
+
+    >>> class MyLM(CachedGeneration, keras.Model): ...
+    >>> MyLM(...).generate(token_ids, padding_mask, keras_hub.samplers.GreedySampler())
+    """
+
+    def empty_cache(self, batch_size, max_length):
+        """Zeros for the keys and values of every layer and position:
+        `[batch, num_layers, 2, max_length, num_heads, head_dim]`."""
+        head_dim = self.hidden_dim // self.num_heads
+        shape = [batch_size, self.num_layers, 2, max_length, self.num_heads, head_dim]
+        return ops.zeros(shape, dtype=self.compute_dtype)
+
+    def generate(self, token_ids, padding_mask, sampler, use_cache=True):
+        """Fills the positions of `token_ids` where `padding_mask` is False.
+
+        `token_ids`: int `[batch, total_length]` with each prompt right-aligned
+        to position 0 and followed by filler; `padding_mask` marks the prompt
+        tokens (they are kept). `total_length` must be at most
+        `sequence_length`; every row is extended to the full length.
+        Generation starts at the shortest prompt's end; longer prompts keep
+        their own tokens until theirs ends (keras-hub sampler semantics).
+
+        With `use_cache=False` every step re-runs the model over the whole
+        prefix; this exists to test the cache and to measure what it saves.
+        """
+        token_ids = ops.convert_to_tensor(token_ids, "int32")
+        padding_mask = ops.cast(padding_mask, "bool")
+        batch_size, total = ops.shape(token_ids)[0], ops.shape(token_ids)[1]
+        index = ops.min(ops.sum(ops.cast(padding_mask, "int32"), axis=-1))
+        # An empty prompt in the batch would mean predicting position 0 from
+        # nothing; callers put a start token there (see tfllm.export).
+        index = ops.maximum(index, 1)
+
+        if use_cache:
+            # One pass over the whole (padded) prompt fills every position's
+            # keys/values; positions >= index are overwritten as we go.
+            _, cache = self.call_with_cache(token_ids, self.empty_cache(batch_size, total), 0)
+
+            def next_fn(prompt, cache, index):
+                last = ops.slice(prompt, [0, index - 1], [ops.shape(prompt)[0], 1])
+                logits, cache = self.call_with_cache(last, cache, index - 1)
+                return ops.squeeze(logits, axis=1), None, cache
+        else:
+            cache = None
+
+            def next_fn(prompt, cache, index):
+                logits = self(prompt, training=False)
+                return ops.take(logits, index - 1, axis=1), None, cache
+
+        return sampler(next=next_fn, prompt=token_ids, cache=cache, index=index,
+                       mask=padding_mask, model=self)
+
+
+class CausalLM(CachedGeneration, keras.Model):
     """Decoder-only Transformer mapping token ids `[batch, length]` to logits.
 
     Args:
@@ -129,51 +191,6 @@ class CausalLM(keras.Model):
             caches.append(layer_cache)
         return self._logits(x), ops.stack(caches, axis=1)
 
-    def empty_cache(self, batch_size, max_length):
-        head_dim = self.hidden_dim // self.num_heads
-        shape = [batch_size, self.num_layers, 2, max_length, self.num_heads, head_dim]
-        return ops.zeros(shape, dtype=self.compute_dtype)
-
-    def generate(self, token_ids, padding_mask, sampler, use_cache=True):
-        """Fills the positions of `token_ids` where `padding_mask` is False.
-
-        `token_ids`: int `[batch, total_length]` with each prompt right-aligned
-        to position 0 and followed by filler; `padding_mask` marks the prompt
-        tokens (they are kept). `total_length` must be at most
-        `sequence_length`; every row is extended to the full length.
-        Generation starts at the shortest prompt's end; longer prompts keep
-        their own tokens until theirs ends (keras-hub sampler semantics).
-
-        With `use_cache=False` every step re-runs the model over the whole
-        prefix; this exists to test the cache and to measure what it saves.
-        """
-        token_ids = ops.convert_to_tensor(token_ids, "int32")
-        padding_mask = ops.cast(padding_mask, "bool")
-        batch_size, total = ops.shape(token_ids)[0], ops.shape(token_ids)[1]
-        index = ops.min(ops.sum(ops.cast(padding_mask, "int32"), axis=-1))
-        # An empty prompt in the batch would mean predicting position 0 from
-        # nothing; callers put a start token there (see tfllm.export).
-        index = ops.maximum(index, 1)
-
-        if use_cache:
-            # One pass over the whole (padded) prompt fills every position's
-            # keys/values; positions >= index are overwritten as we go.
-            _, cache = self.call_with_cache(token_ids, self.empty_cache(batch_size, total), 0)
-
-            def next_fn(prompt, cache, index):
-                last = ops.slice(prompt, [0, index - 1], [ops.shape(prompt)[0], 1])
-                logits, cache = self.call_with_cache(last, cache, index - 1)
-                return ops.squeeze(logits, axis=1), None, cache
-        else:
-            cache = None
-
-            def next_fn(prompt, cache, index):
-                logits = self(prompt, training=False)
-                return ops.take(logits, index - 1, axis=1), None, cache
-
-        return sampler(next=next_fn, prompt=token_ids, cache=cache, index=index,
-                       mask=padding_mask, model=self)
-
     def get_config(self):
         return {
             **super().get_config(),
@@ -188,3 +205,59 @@ class CausalLM(keras.Model):
             "initializer": self.initializer if isinstance(self.initializer, str)
             else keras.initializers.serialize(self.initializer),
         }
+
+
+class BackboneCausalLM(CachedGeneration, keras.Model):
+    """A keras-hub decoder backbone with GPT-2's layout (`token_embedding`,
+    `position_embedding`, `transformer_layers`, `layer_norm`; e.g.
+    `GPT2Backbone`) as a causal LM: token ids `[batch, length]` to float32
+    logits through the transposed token embedding, with `CausalLM`'s cached
+    generation. The backbone is what a keras-hub preset holds, so causal
+    pretraining saves it with `save_to_preset` like the masked-LM encoder.
+
+    Example:
+
+    >>> model = BackboneCausalLM(gpt2_backbone(vocabulary_size=8000, sequence_length=128))
+    >>> model(tf.constant([[1, 2, 3]])).shape
+    TensorShape([1, 3, 8000])
+    """
+
+    def __init__(self, backbone, **kwargs):
+        super().__init__(**kwargs)
+        self.backbone = backbone
+        self.sequence_length = int(backbone.max_sequence_length)
+        self.num_layers, self.num_heads = backbone.num_layers, backbone.num_heads
+        self.hidden_dim = backbone.hidden_dim
+        self.built = True  # the backbone, a functional model, holds every weight
+
+    def _logits(self, x):
+        return ops.cast(self.backbone.token_embedding(x, reverse=True), "float32")
+
+    def call(self, token_ids, training=None):
+        padding_mask = ops.ones_like(token_ids, dtype="int32")
+        return self._logits(self.backbone({"token_ids": token_ids,
+                                           "padding_mask": padding_mask}, training=training))
+
+    def call_with_cache(self, token_ids, cache, cache_update_index):
+        """As `CausalLM.call_with_cache`, through the backbone's layers (as
+        keras-hub's `GPT2CausalLM.call_with_cache` runs them)."""
+        backbone = self.backbone
+        tokens = backbone.token_embedding(token_ids)
+        positions = backbone.position_embedding(tokens, start_index=cache_update_index)
+        x = backbone.embeddings_add((tokens, positions))
+        caches = []
+        for i, block in enumerate(backbone.transformer_layers):
+            x, layer_cache = block(x, self_attention_cache=cache[:, i, ...],
+                                   self_attention_cache_update_index=cache_update_index,
+                                   training=False)
+            caches.append(layer_cache)
+        return self._logits(backbone.layer_norm(x)), ops.stack(caches, axis=1)
+
+    def get_config(self):
+        return {"backbone": keras.saving.serialize_keras_object(self.backbone),
+                "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        backbone = keras.saving.deserialize_keras_object(config.pop("backbone"))
+        return cls(backbone, **config)

@@ -161,6 +161,10 @@ def fine_tuning_model(flags, preprocessor, head):
     `--freeze_layers` applied (call it in the strategy's scope), and the
     run card's record of it."""
     backbone = load_backbone(flags.init_from)
+    if isinstance(transformer_blocks(backbone)[0], keras_hub.layers.TransformerDecoder):
+        raise DataError("--init_from", f"{preset_path(flags.init_from)} holds a decoder "
+                        f"({type(backbone).__name__}, causal LM); this task fine-tunes "
+                        "encoders such as BERT (pretrain with --objective=mlm)")
     longest = backbone_sequence_length(backbone)
     if longest and preprocessor.sequence_length > longest:
         raise DataError("--sequence_length", f"{preprocessor.sequence_length} is longer than "

@@ -1,4 +1,5 @@
-"""The pretraining model: a keras-hub BERT backbone with masked-LM and next-sentence heads.
+"""The pretraining models: a keras-hub BERT backbone with masked-LM and next-sentence
+heads, or (causal LM) a keras-hub GPT-2 backbone (see `tfllm.models.causal_lm.BackboneCausalLM`).
 
 The backbone is keras-hub's `BertBackbone` (token, position and segment
 embeddings, Transformer encoder blocks, a pooled `[CLS]` output), so what
@@ -26,6 +27,16 @@ def bert_backbone(vocabulary_size, sequence_length, hidden_dim=128, num_layers=2
                   intermediate_dim=256, dropout=0.1):
     """A keras-hub `BertBackbone` of these sizes, positions up to `sequence_length`."""
     return keras_hub.models.BertBackbone(
+        vocabulary_size=vocabulary_size, num_layers=num_layers, num_heads=num_heads,
+        hidden_dim=hidden_dim, intermediate_dim=intermediate_dim, dropout=dropout,
+        max_sequence_length=sequence_length)
+
+
+def gpt2_backbone(vocabulary_size, sequence_length, hidden_dim=128, num_layers=2, num_heads=4,
+                  intermediate_dim=256, dropout=0.1):
+    """A keras-hub `GPT2Backbone` (pre-LN decoder blocks) of these sizes,
+    positions up to `sequence_length`."""
+    return keras_hub.models.GPT2Backbone(
         vocabulary_size=vocabulary_size, num_layers=num_layers, num_heads=num_heads,
         hidden_dim=hidden_dim, intermediate_dim=intermediate_dim, dropout=dropout,
         max_sequence_length=sequence_length)

@@ -15,6 +15,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfllm.data import packing
+from tfllm.data.cleaning import clean_text
+from tfllm.data.masked_lm import (block_length, next_token_pairs, pretraining_batches,
+                                  token_blocks, train_masked_lm_tokenizer)
 from tfllm.data.tokenizers import train_tokenizer
 from tfllm.decoding.generation import prepare_prompts
 from tfllm.preprocessors.base import Preprocessor
@@ -67,3 +70,44 @@ class LanguageModelPreprocessor(Preprocessor):
 
     def detokenize(self, token_ids):
         return self.tokenizer.detokenize(token_ids)
+
+
+class StreamedLanguageModelPreprocessor(LanguageModelPreprocessor):
+    """The language-model preprocessor of causal pretraining: a corpus read
+    as a stream, with the masked-LM task's WordPiece vocabulary (learned from
+    a sample of lines) and its cleaning (and lowercasing), so the two
+    objectives see the same tokens. The stream is packed into blocks of
+    `sequence_length + 1` tokens whose next-token pairs are the batches;
+    prompts are cleaned as training text was.
+
+    Example:
+
+    >>> preprocessor = StreamedLanguageModelPreprocessor.train(lines.take(1000), 8000, 128)
+    >>> train = preprocessor.batches(preprocessor.blocks(lines), batch_size=32, seed=0)
+    """
+
+    def __init__(self, tokenizer, sequence_length, lowercase=True):
+        self.lowercase = bool(lowercase)  # before the base class tokenizes its start token
+        super().__init__(tokenizer, sequence_length)
+
+    @classmethod
+    def train(cls, lines, vocab_size, sequence_length, lowercase=True):
+        """A preprocessor whose vocabulary is learned from `lines` (a string
+        dataset), as `MaskedLMPreprocessor.train` learns it."""
+        return cls(train_masked_lm_tokenizer(lines, vocab_size, lowercase), sequence_length,
+                   lowercase)
+
+    def tokenize(self, texts):
+        return super().tokenize(clean_text(texts, self.lowercase))
+
+    def blocks(self, lines):
+        """The stream of `lines` as token blocks of one sequence and its last target."""
+        return token_blocks(lines, self.tokenizer, block_length("causal", self.sequence_length),
+                            self.lowercase)
+
+    def batches(self, blocks, batch_size, seed, fixed=False, curriculum=None):
+        """`(inputs, targets)` batches of `blocks` (see `pretraining_batches`)."""
+        return pretraining_batches(blocks, next_token_pairs, batch_size, seed, fixed, curriculum)
+
+    def get_config(self):
+        return {**super().get_config(), "lowercase": self.lowercase}

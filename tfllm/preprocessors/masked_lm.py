@@ -14,7 +14,7 @@ Example:
 import tensorflow as tf
 
 from tfllm.data.cleaning import clean_text
-from tfllm.data.masked_lm import (MASK, MaskedLMInputs, block_length, masked_lm_batches,
+from tfllm.data.masked_lm import (MASK, MaskedLMInputs, block_length, pretraining_batches,
                                   token_blocks, train_masked_lm_tokenizer)
 from tfllm.preprocessors.base import Preprocessor
 
@@ -50,7 +50,7 @@ class MaskedLMPreprocessor(Preprocessor):
         """Masked training batches `(x, y, sample_weight)` of `blocks`; new
         masks each epoch, or the same ones with `fixed`; sequences cut by a
         length `curriculum`'s schedule."""
-        return masked_lm_batches(blocks, self.inputs, batch_size, seed, fixed, curriculum)
+        return pretraining_batches(blocks, self.inputs, batch_size, seed, fixed, curriculum)
 
     @tf.function(reduce_retracing=True)
     def fill_mask_inputs(self, texts):
