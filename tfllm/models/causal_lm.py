@@ -208,12 +208,13 @@ class CausalLM(CachedGeneration, keras.Model):
 
 
 class BackboneCausalLM(CachedGeneration, keras.Model):
-    """A keras-hub decoder backbone with GPT-2's layout (`token_embedding`,
-    `position_embedding`, `transformer_layers`, `layer_norm`; e.g.
-    `GPT2Backbone`) as a causal LM: token ids `[batch, length]` to float32
-    logits through the transposed token embedding, with `CausalLM`'s cached
-    generation. The backbone is what a keras-hub preset holds, so causal
-    pretraining saves it with `save_to_preset` like the masked-LM encoder.
+    """A keras-hub GPT-2 decoder backbone as a causal LM: token ids
+    `[batch, length]` to float32 logits, with `CausalLM`'s cached
+    generation. keras-hub's `GPT2CausalLM` does the work (its forward pass
+    and `call_with_cache`); this only gives it `CausalLM`'s interface, which
+    the export and the samplers use. The backbone is what a keras-hub preset
+    holds, so causal pretraining saves it with `save_to_preset` like the
+    masked-LM encoder.
 
     Example:
 
@@ -225,33 +226,19 @@ class BackboneCausalLM(CachedGeneration, keras.Model):
     def __init__(self, backbone, **kwargs):
         super().__init__(**kwargs)
         self.backbone = backbone
+        self.causal_lm = keras_hub.models.GPT2CausalLM(backbone, preprocessor=None)
         self.sequence_length = int(backbone.max_sequence_length)
         self.num_layers, self.num_heads = backbone.num_layers, backbone.num_heads
         self.hidden_dim = backbone.hidden_dim
         self.built = True  # the backbone, a functional model, holds every weight
 
-    def _logits(self, x):
-        return ops.cast(self.backbone.token_embedding(x, reverse=True), "float32")
-
     def call(self, token_ids, training=None):
-        padding_mask = ops.ones_like(token_ids, dtype="int32")
-        return self._logits(self.backbone({"token_ids": token_ids,
-                                           "padding_mask": padding_mask}, training=training))
+        inputs = {"token_ids": token_ids, "padding_mask": ops.ones_like(token_ids, "int32")}
+        return ops.cast(self.causal_lm(inputs, training=training), "float32")
 
     def call_with_cache(self, token_ids, cache, cache_update_index):
-        """As `CausalLM.call_with_cache`, through the backbone's layers (as
-        keras-hub's `GPT2CausalLM.call_with_cache` runs them)."""
-        backbone = self.backbone
-        tokens = backbone.token_embedding(token_ids)
-        positions = backbone.position_embedding(tokens, start_index=cache_update_index)
-        x = backbone.embeddings_add((tokens, positions))
-        caches = []
-        for i, block in enumerate(backbone.transformer_layers):
-            x, layer_cache = block(x, self_attention_cache=cache[:, i, ...],
-                                   self_attention_cache_update_index=cache_update_index,
-                                   training=False)
-            caches.append(layer_cache)
-        return self._logits(backbone.layer_norm(x)), ops.stack(caches, axis=1)
+        logits, _, cache = self.causal_lm.call_with_cache(token_ids, cache, cache_update_index)
+        return ops.cast(logits, "float32"), cache
 
     def get_config(self):
         return {"backbone": keras.saving.serialize_keras_object(self.backbone),
