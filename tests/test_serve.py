@@ -148,12 +148,13 @@ class ServedVersionsTest(tf.test.TestCase):
         self.assertAllEqual(signatures["serving_default"](text=tf.constant(["ab"]))["length"],
                             [4])
 
-        os.makedirs(os.path.join(root, "3"))  # a broken export: no saved_model.pb
+        os.makedirs(os.path.join(root, "3", "variables"))  # still being written
+        self.assertFalse(served.refresh())
         with open(os.path.join(root, "3", "saved_model.pb"), "wb") as f:
             f.write(b"not a SavedModel")
         with self.assertLogs("tfllm.serve", "ERROR") as logs:
             self.assertFalse(served.refresh())
-        self.assertIn("version 3", logs.output[0])
+        self.assertIn("version 3", logs.output[0])  # once complete, and broken
         self.assertIn("still serving version 2", logs.output[0])
         self.assertEqual(served.current()[0], 2)
         self.assertFalse(served.refresh())  # not tried again

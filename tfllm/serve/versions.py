@@ -6,7 +6,9 @@ same in a background thread: every `poll_seconds` it looks for the highest
 version, loads it beside the one being served, and swaps only once it has
 loaded, so requests never wait and a version that fails to load leaves the
 old one serving (the failure is logged once, and that version is not tried
-again: publish a fixed export under a new number).
+again: publish a fixed export under a new number). A folder without
+`saved_model.pb` is one being written (`tf.saved_model.save` writes that file
+last), so it is left until the file appears rather than counted as failed.
 
 Example:
 
@@ -43,9 +45,11 @@ class ServedVersions:
         self._thread = None
 
     def newest(self):
-        """The highest version number under `base_path` not known to fail, or None."""
+        """The highest complete version number under `base_path` not known to
+        fail, or None."""
         found = [int(os.path.basename(path)) for path in version_folders(self.base_path)[0]
-                 if os.path.basename(path).isdigit()]
+                 if os.path.basename(path).isdigit()
+                 and os.path.isfile(os.path.join(path, "saved_model.pb"))]
         candidates = [version for version in found if version not in self._failed]
         return max(candidates, default=None)
 
