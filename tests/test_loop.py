@@ -37,6 +37,22 @@ class SabotageCallback(keras.callbacks.Callback):
             self.model.optimizer.learning_rate.assign(0.0)
 
 
+class TraceCounter(keras.Model):
+    """Counts how often `fit` traces its train step (Python runs it only then)."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(2)
+        self.traces = 0
+
+    def call(self, x):
+        return self.dense(x)
+
+    def train_step(self, data):
+        self.traces += 1
+        return super().train_step(data)
+
+
 class FitTest(tf.test.TestCase):
 
     def train(self, model_dir, ema_momentum=None, model=None, train_data=None, seed=3,
@@ -58,6 +74,13 @@ class FitTest(tf.test.TestCase):
         self.assertEqual(first.history["loss"], second.history["loss"])
         self.assertGreater(seconds, 0)
         self.assertNotEmpty(os.listdir(os.path.join(root, "a", "logs")))  # TensorBoard
+
+    def test_the_train_step_is_traced_once(self):
+        # Its optimizer's slots exist before the first trace: a trace that
+        # created them would be traced again (see tfllm.compat).
+        model, _, _ = self.train(self.get_temp_dir(), model=TraceCounter(), epochs=2)
+        self.assertEqual(model.traces, 1)
+        self.assertNotEmpty(model.optimizer.variables)
 
     def test_progress_lines_within_an_epoch_in_a_log(self):
         ticks = iter(range(0, 1000, 20))  # 20 "seconds" between batches

@@ -69,11 +69,21 @@ def multi_worker_logs(strategy):
         _tf_trainer.reduce_per_replica = _keras_reduce_per_replica
 
 
-def build_for_multi_worker(model, first_batch):
-    """Builds `model`'s training state from this worker's `first_batch`
-    instead of from an all-reduced one, and keeps `fit` from doing it again."""
+def build_training_state(model, batch_spec):
+    """Creates `model`'s weights, its loss and metrics' state and its
+    optimizer's slots from `batch_spec` (the training data's `element_spec`)
+    before `fit`, and keeps `fit` from doing it again.
+
+    Under MultiWorkerMirroredStrategy this replaces Keras' all-reduced first
+    batch (above). Under the default strategy Keras builds none of this
+    before `fit` (`_maybe_symbolic_build` returns at once); the optimizer's
+    slots are then created inside the first trace of the train step, and a
+    `tf.function` that created variables is traced again
+    (tensorflow/tensorflow#48851): the step was traced twice, 6 s of a
+    4-layer Transformer's start-up. Tested by tests/test_loop.py.
+    """
     with model.distribute_strategy.scope():
-        model._symbolic_build(data_batch=(*first_batch, None))
+        model._symbolic_build(data_batch=batch_spec)
     model._maybe_symbolic_build = lambda *args, **kwargs: None
 
 

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from tfllm import report
 from tfllm.atomic_files import write_json_atomically
-from tfllm.compat import build_for_multi_worker
+from tfllm.compat import build_training_state
 
 
 def count_batches(data):
@@ -30,7 +30,6 @@ def _prepare_multi_worker(model, train_data, eval_data):
     data set has batches. See `tfllm.compat` for what Keras itself needs.
     Returns `(train_data, steps_per_epoch, eval_data, validation_steps)`.
     """
-    build_for_multi_worker(model, next(iter(train_data)))
     eval_steps = count_batches(eval_data) if eval_data is not None else None
     eval_data = eval_data.repeat() if eval_data is not None else None
     return train_data.repeat(), count_batches(train_data), eval_data, eval_steps
@@ -181,6 +180,7 @@ def fit(model, train_data, eval_data, *, epochs, model_dir, patience=0,
         verbose = 1 if sys.stdout.isatty() else 2
     if verbose == 2:
         cbs.append(ProgressLines())
+    build_training_state(model, train_data.element_spec)
     steps, eval_steps = None, None
     if isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
         train_data, steps, eval_data, eval_steps = _prepare_multi_worker(
