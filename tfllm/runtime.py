@@ -11,8 +11,12 @@ import contextlib
 import logging
 import os
 import sys
+import time
 import warnings
 
+# When tfllm began to load (it is a task's first import): the start of the
+# "imports" phase in a run's time breakdown.
+STARTED = time.perf_counter()
 TF_LOGS_FLAG = "--tf_logs"
 
 

@@ -46,7 +46,7 @@ import sys
 import keras
 import tensorflow as tf
 
-from tfllm import cli, compat, report
+from tfllm import cli, compat, report, runtime
 from tfllm import flags as tfllm_flags
 from tfllm.data.errors import DataError
 from tfllm.export.saved_model import export_task
@@ -102,8 +102,10 @@ class Stage:
 class StageRecord:
     """What a stage did. `epochs_run` counts the epochs of a killed run it
     resumed; `throughput` is steady-state `throughput_unit`s per second
-    (compilation left out); `metrics_before` scores the weights the stage
-    started from (later stages only)."""
+    (compilation left out); of `seconds`, `compile_seconds` went to the
+    first step (tracing, XLA) and `steady_seconds` to the steps after it,
+    the rest to validation and checkpoints; `metrics_before` scores the
+    weights the stage started from (later stages only)."""
 
     name: str
     source: str
@@ -114,6 +116,8 @@ class StageRecord:
     throughput: float
     throughput_unit: str
     history: dict
+    compile_seconds: float
+    steady_seconds: float
     metrics_before: dict = None
 
 
@@ -268,6 +272,7 @@ class _Runner:
         set_seed(self.flags.seed)
         self.chief = is_chief(self.strategy)
         self.model_dir = worker_dir(self.flags.model_dir, self.strategy)
+        self.clock = report.PhaseClock(started=runtime.STARTED)
 
     def run(self):
         task, flags = self.task, self.flags
@@ -275,19 +280,22 @@ class _Runner:
         if flags.data == "sample":
             report.stage("Using the bundled demo data (generated, not a benchmark); pass "
                          "--data to train on real data.")
-        data = task.load_data()
+        with self.clock("data"):
+            data = task.load_data()
         if data.rows.skipped:
             report.stage(f"Skipped {data.rows.skipped} malformed rows: {data.rows.first_errors}")
-        preprocessor = task.build_preprocessor(data)
-        preprocessor.save(os.path.join(self.model_dir, "preprocessor"))
-        report.stage(task.describe(data, preprocessor))
-        validation = task.validation_data(data, preprocessor)
-        with self.strategy.scope():
+        with self.clock("preprocessor"):
+            preprocessor = task.build_preprocessor(data)
+            preprocessor.save(os.path.join(self.model_dir, "preprocessor"))
+            report.stage(task.describe(data, preprocessor))
+            validation = task.validation_data(data, preprocessor)
+        with self.clock("model"), self.strategy.scope():
             model = task.build_model(data, preprocessor)
         records = self.train(model, data, preprocessor, validation)
 
         report.stage("Evaluating")
-        metrics = task.evaluate(model, data, preprocessor, validation)
+        with self.clock("evaluation"):
+            metrics = task.evaluate(model, data, preprocessor, validation)
         print(task.format_metrics(metrics))
 
         report.stage("Exporting")
@@ -295,15 +303,17 @@ class _Runner:
                 "metrics": metrics, "training_seconds": sum(r.seconds for r in records),
                 "stages": [dataclasses.asdict(r) for r in records]}
         card["data"] = {**card.get("data", {}), "bad_rows": data.rows.report()}
-        served = task.served_model(model, data, preprocessor)
-        path = export_task(flags.export_dir, served, preprocessor,
-                           task.endpoints(served, data, preprocessor), card, self.chief,
-                           flags.export_version, task.assets(served, data, preprocessor))
+        with self.clock("export"):
+            served = task.served_model(model, data, preprocessor)
+            path = export_task(flags.export_dir, served, preprocessor,
+                               task.endpoints(served, data, preprocessor), card, self.chief,
+                               flags.export_version, task.assets(served, data, preprocessor))
         result = RunResult(task.name, card["flags"], card["data"], metrics, records, path, [],
                            model, preprocessor)
         if path is None:  # other workers joined the save and published nothing
             return result
-        result.answers = self.query(path, data)
+        with self.clock("query"):
+            result.answers = self.query(path, data)
         self.summarize(result, data)
         return result
 
@@ -313,10 +323,12 @@ class _Runner:
         records = []
         for index, stage in enumerate(stages):
             if stage.steps_per_epoch is None:
-                stage.steps_per_epoch = count_batches(stage.data)
+                with self.clock("counting steps"):
+                    stage.steps_per_epoch = count_batches(stage.data)
             before = None
             if index:
-                before = self.task.evaluate(model, data, preprocessor, validation)
+                with self.clock("evaluation"):
+                    before = self.task.evaluate(model, data, preprocessor, validation)
                 kept = (f"; the weights so far ({self.task.headline} "
                         f"{before[self.task.headline]:.4f}) stay unless an epoch beats them"
                         if self.task.setting("patience", 0) and validation is not None
@@ -341,7 +353,12 @@ class _Runner:
             records.append(StageRecord(
                 stage.name, stage.source, stage.examples, epochs_trained(history), seconds,
                 speed.steps_per_second, speed.steps_per_second * stage.units_per_step,
-                stage.throughput_unit, history.history, before))
+                stage.throughput_unit, history.history, speed.compile_seconds or 0.0,
+                speed.seconds, before))
+            self.clock.add("compile", speed.compile_seconds or 0.0)
+            self.clock.add("steps", speed.seconds)
+            self.clock.add("validation+checkpoints",
+                           seconds - (speed.compile_seconds or 0.0) - speed.seconds)
         clear_finished(self.model_dir)
         return records
 
@@ -377,7 +394,8 @@ class _Runner:
             ("training", f"{epochs} epochs, {result.training_seconds:.1f} s")]
         if data.rows.skipped:
             rows.append(("skipped rows", f"{data.rows.skipped} (see the run card)"))
-        rows += [("export", result.export_path),
+        rows += [("time", self.clock.line()),
+                 ("export", result.export_path),
                  ("run card", os.path.join(result.export_path, "run_card.json")),
                  ("logs", os.path.join(self.model_dir, "logs"))]
         report.summary(self.task.title(), rows)
