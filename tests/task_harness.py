@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfllm.export.check import check_export, run_fresh
+from tfllm.export.check import check_export, fresh_problems, layout_problems, run_fresh
 from tfllm.serve.process import request, running_server
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -86,19 +86,24 @@ class TaskTestCase(tf.test.TestCase):
     def run_command(self, root, *flags):
         return run_quietly(self.command(root, *flags))
 
-    def serve_fresh(self, path, signature, inputs):
-        """The export's answers from a fresh process with only TF and TF Text."""
-        report = run_fresh(path, {signature: inputs})
+    def serve_fresh(self, path, signature, inputs, report=None):
+        """The export's answers from a fresh process with only TF and TF Text
+        (`report`: that process' `run_fresh` report, if already made)."""
+        report = report or run_fresh(path, {signature: inputs})
         self.assertIsNone(report["error"], f"the export failed to load: {report['error']}")
         self.assertEqual(report["modules"], [], "the export needs more than TF and TF Text")
-        served = report["signatures"][signature]
+        served = report["asked"][signature]
         self.assertNotIn("error", served)
         return {"signatures": report["names"], "inputs": sorted(served["inputs"]),
                 "outputs": served["outputs"]}
 
-    def assert_fits_tf_serving(self, path):
-        """The export passes `python -m tfllm.export.check` (layout, signatures, ops)."""
-        self.assertEqual(check_export(path), [])
+    def assert_fits_tf_serving(self, path, report=None):
+        """The export passes `python -m tfllm.export.check` (layout, signatures,
+        ops), judged from `report` (a `run_fresh` report of `path`) if given."""
+        if report is None:
+            self.assertEqual(check_export(path), [])
+        else:
+            self.assertEqual(layout_problems(path) + fresh_problems(path, report), [])
 
     def serve_over_http(self, path, signature, inputs):
         """The answers of the local server (`python -m tfllm.serve`) over
@@ -118,8 +123,9 @@ class TaskTestCase(tf.test.TestCase):
         """The export passes the TF Serving check, and its answers in a fresh
         process and from the local server equal `expected` ({output name:
         values}); numbers within `atol`, strings exactly."""
-        self.assert_fits_tf_serving(path)
-        served = self.serve_fresh(path, signature, inputs)
+        report = run_fresh(path, {signature: inputs})  # one fresh process for both
+        self.assert_fits_tf_serving(path, report)
+        served = self.serve_fresh(path, signature, inputs, report)
         self.assertEqual(served["inputs"], sorted(inputs))
         over_http = self.serve_over_http(path, signature, inputs)
         for name, values in expected.items():

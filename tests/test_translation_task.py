@@ -8,9 +8,9 @@ import tensorflow as tf
 import task_harness
 from tfllm.data.sample import translation_pairs
 
-TINY = ["--hidden_dim=32", "--intermediate_dim=64", "--num_layers=1", "--num_heads=2",
-        "--sequence_length=64", "--vocab_size=200", "--dropout=0", "--label_smoothing=0",
-        "--warmup_fraction=0"]
+TINY = ["--jit=false", "--hidden_dim=32", "--intermediate_dim=64", "--num_layers=1",
+        "--num_heads=2", "--sequence_length=64", "--vocab_size=200", "--dropout=0",
+        "--label_smoothing=0", "--warmup_fraction=0"]
 PAIRS = translation_pairs(12, seed=5)
 
 

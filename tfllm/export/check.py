@@ -32,7 +32,8 @@ import subprocess
 import sys
 
 # Runs in a fresh process: imports nothing but TensorFlow and TF Text.
-# argv: path, then a JSON {signature: {input: value}} (null: sample inputs).
+# argv: path, then a JSON {signature: {input: value}} to answer besides the
+# sample inputs every signature is run on.
 FRESH_PROCESS = r"""
 import json, sys
 import numpy as np
@@ -53,26 +54,32 @@ def sample(spec):
             :int(np.prod(shape))], shape)
     return tf.ones(shape, spec.dtype)
 
-report = {"error": None, "names": [], "signatures": {}}
+def answer(function, make_inputs):
+    specs = function.structured_input_signature[1]
+    entry = {"inputs": {key: spec.dtype.name for key, spec in specs.items()}}
+    try:
+        outputs = function(**make_inputs(specs))
+        entry["outputs"] = {key: plain(value) for key, value in outputs.items()}
+    except Exception as error:
+        entry["error"] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    return entry
+
+report = {"error": None, "names": [], "signatures": {}, "asked": {}}
 try:
     loaded = tf.saved_model.load(sys.argv[1])
 except Exception as error:  # any failure to load is the finding
     report["error"] = f"{type(error).__name__}: {error}"
 else:
     report["names"] = sorted(loaded.signatures)
-    asked = json.loads(sys.argv[2])
-    for name in sorted(loaded.signatures) if asked is None else asked:
-        function = loaded.signatures[name]
-        specs = function.structured_input_signature[1]
-        entry = {"inputs": {key: spec.dtype.name for key, spec in specs.items()}}
-        try:
-            inputs = ({key: sample(spec) for key, spec in specs.items()} if asked is None else
-                      {key: tf.constant(value, specs[key].dtype)
-                       for key, value in asked[name].items()})
-            entry["outputs"] = {key: plain(value) for key, value in function(**inputs).items()}
-        except Exception as error:
-            entry["error"] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
-        report["signatures"][name] = entry
+    for name in report["names"]:
+        report["signatures"][name] = answer(
+            loaded.signatures[name],
+            lambda specs: {key: sample(spec) for key, spec in specs.items()})
+    for name, values in json.loads(sys.argv[2]).items():
+        report["asked"][name] = answer(
+            loaded.signatures[name],
+            lambda specs: {key: tf.constant(value, specs[key].dtype)
+                           for key, value in values.items()})
 # (`import tensorflow` imports keras itself; keras_hub and tfllm must stay out.)
 report["modules"] = sorted(m for m in ("keras_hub", "tfllm") if m in sys.modules)
 print(json.dumps(report))
@@ -81,10 +88,10 @@ _UNREGISTERED = re.compile(r"Op type not registered '([^']+)'")
 
 
 def run_fresh(path, inputs=None):
-    """What `FRESH_PROCESS` reports for the SavedModel at `path`: its
-    signatures run on `inputs` ({signature: {input: value}}) or, with None,
-    every signature on sample inputs."""
-    run = subprocess.run([sys.executable, "-c", FRESH_PROCESS, path, json.dumps(inputs)],
+    """What `FRESH_PROCESS` reports for the SavedModel at `path`: every
+    signature's answer to sample inputs (`signatures`) and, under `asked`,
+    the answers to `inputs` ({signature: {input: value}}), if given."""
+    run = subprocess.run([sys.executable, "-c", FRESH_PROCESS, path, json.dumps(inputs or {})],
                          capture_output=True, text=True,
                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     if run.returncode:
@@ -159,11 +166,12 @@ def signature_ops(version):
     return result
 
 
-def fresh_problems(version):
-    """What the fresh process finds: a failed load (naming the op TF and TF
-    Text do not register, and where it is), a missing or non-string
+def fresh_problems(version, report=None):
+    """What the fresh process finds (`report`: a `run_fresh` report of
+    `version`, if one was made): a failed load (naming the op TF and TF Text
+    do not register, and where it is), a missing or non-string
     `serving_default`, signatures that fail on a sample input."""
-    report = run_fresh(version)
+    report = report or run_fresh(version)
     if report["error"]:
         missing = _UNREGISTERED.search(report["error"])
         if not missing:
