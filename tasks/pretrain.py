@@ -21,22 +21,15 @@ continuation; `generate`; `score`). Both hold the backbone (keras-hub
 own `from_preset`) reads.
 """
 
-import math
-
 import tfllm  # noqa: F401  (imports TensorFlow quietly; must come first)
 
-import keras
 import tensorflow as tf
 
 from tfllm import flags as tf_flags
 from tfllm.data.curriculum import Curriculum
-from tfllm.data.masked_lm import OBJECTIVES, held_out, load_text_stream
-from tfllm.export.masked_lm import fill_mask_endpoints
-from tfllm.export.text_generation import GenerationSettings, generation_endpoints
-from tfllm.models.causal_lm import BackboneCausalLM
+from tfllm.data.masked_lm import held_out, load_text_stream
 from tfllm.models.presets import PRESET_FOLDER, save_preset
-from tfllm.models.pretraining import MaskedLMPretrainer, bert_backbone, gpt2_backbone
-from tfllm.preprocessors import MaskedLMPreprocessor, StreamedLanguageModelPreprocessor
+from tfllm.objectives import OBJECTIVES
 from tfllm.task import Stage, Task
 from tfllm.training.callbacks import TrainingClock
 from tfllm.training.loop import count_batches
@@ -54,7 +47,7 @@ class Pretrain(Task):
                     + tf_flags.LOOP + tf_flags.ADAMW + ("jit", "precision")
                     + tf_flags.CURRICULUM)
     own_flags = (
-        tf_flags.enum_flag("objective", "mlm", OBJECTIVES,
+        tf_flags.enum_flag("objective", "mlm", tuple(OBJECTIVES),
                            "mlm (masked LM), mlm_nsp (masked LM and next-sentence "
                            "prediction on sentence pairs, half of them not consecutive), or "
                            "causal (next-token prediction with a GPT-2 decoder)."),
@@ -71,22 +64,23 @@ class Pretrain(Task):
                 "text_field": "text", "vocab_size": 8000, "sequence_length": 128}
     choices = {"tokenizer": ("wordpiece",)}
 
+    def __init__(self, flags):
+        super().__init__(flags)
+        self.objective = OBJECTIVES[flags.objective](flags)
+
     @classmethod
     def check_flags(cls, flags):
-        if flags.objective == "causal":
-            stray = [f"--{name}" for name in ("whole_word_masking", "mask_rate")
-                     if flags[name].present]
-            if stray:
-                return f"{', '.join(stray)} apply to masked LM, not --objective=causal"
+        chosen = OBJECTIVES[flags.objective]
+        stray = sorted({f"--{name}" for objective in OBJECTIVES.values() if objective is not chosen
+                        for name in objective.own_flags
+                        if name not in chosen.own_flags and flags[name].present})
+        if stray:
+            return f"{', '.join(stray)} do not apply to --objective={flags.objective}"
         return None
 
     @property
-    def causal(self):
-        return self.flags.objective == "causal"
-
-    @property
     def headline(self):
-        return "next_token_accuracy" if self.causal else "masked_accuracy"
+        return self.objective.headline
 
     def title(self):
         return f"{self.name}: {self.flags.objective} on {self.flags.data}"
@@ -96,15 +90,7 @@ class Pretrain(Task):
         return load_text_stream(f.data, f.text_field)
 
     def build_preprocessor(self, data):
-        f = self.flags
-        if self.causal:
-            return StreamedLanguageModelPreprocessor.train(
-                data.lines.take(f.tokenizer_lines), f.vocab_size, f.sequence_length,
-                lowercase=f.lowercase)
-        return MaskedLMPreprocessor.train(
-            data.lines.take(f.tokenizer_lines), f.vocab_size, f.sequence_length,
-            objective=f.objective, whole_word=f.whole_word_masking, mask_rate=f.mask_rate,
-            lowercase=f.lowercase)
+        return self.objective.preprocessor(data.lines.take(self.flags.tokenizer_lines))
 
     def describe(self, data, preprocessor):
         bad = (f"; {data.bad_lines:,} lines held bytes that are not UTF-8 (replaced)"
@@ -117,30 +103,13 @@ class Pretrain(Task):
         return max(2, round(1 / self.flags.eval_fraction))
 
     def build_model(self, data, preprocessor):
-        f = self.flags
-        sizes = (preprocessor.vocabulary_size, f.sequence_length, f.hidden_dim, f.num_layers,
-                 f.num_heads, f.intermediate_dim, f.dropout)
-        if self.causal:
-            return BackboneCausalLM(gpt2_backbone(*sizes))
-        return MaskedLMPretrainer(bert_backbone(*sizes), next_sentence=f.objective == "mlm_nsp")
+        return self.objective.model(preprocessor)
 
     def loss(self):
-        if self.causal:
-            return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        losses = {"mlm": keras.losses.SparseCategoricalCrossentropy(
-            from_logits=True, reduction="mean_with_sample_weight")}
-        if self.flags.objective == "mlm_nsp":
-            losses["nsp"] = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        return losses
+        return self.objective.loss()
 
     def compile_metrics(self):
-        if self.causal:
-            return {"metrics": [keras.metrics.SparseCategoricalAccuracy(
-                name="next_token_accuracy")]}
-        accuracy = {"mlm": [keras.metrics.SparseCategoricalAccuracy(name="masked_accuracy")]}
-        if self.flags.objective == "mlm_nsp":
-            accuracy["nsp"] = [keras.metrics.SparseCategoricalAccuracy(name="nsp_accuracy")]
-        return {"weighted_metrics": accuracy}
+        return self.objective.compile_metrics()
 
     def validation_data(self, data, preprocessor):
         # The same masks every epoch, so epochs compare; cached after the first pass.
@@ -163,37 +132,13 @@ class Pretrain(Task):
                       throughput_unit="tokens", callbacks=callbacks)]
 
     def evaluate(self, model, data, preprocessor, validation):
-        scores = model.evaluate(validation, verbose=0, return_dict=True)
-        if self.causal:
-            return {"loss": scores["loss"], "perplexity": math.exp(min(scores["loss"], 50.0)),
-                    "next_token_accuracy": scores["next_token_accuracy"]}
-        metrics = {"loss": scores["loss"],
-                   "masked_accuracy": scores.get("masked_accuracy",
-                                                 scores.get("mlm_masked_accuracy"))}
-        mlm_loss = scores.get("mlm_loss", scores["loss"])
-        metrics["masked_perplexity"] = math.exp(min(mlm_loss, 50.0))
-        if "nsp_nsp_accuracy" in scores:
-            metrics["nsp_accuracy"] = scores["nsp_nsp_accuracy"]
-        return metrics
+        return self.objective.metrics(model.evaluate(validation, verbose=0, return_dict=True))
 
     def format_metrics(self, metrics):
-        if self.causal:
-            return (f"held-out next-token accuracy {metrics['next_token_accuracy']:.4f}, "
-                    f"loss {metrics['loss']:.4f} nats/token, perplexity "
-                    f"{metrics['perplexity']:.2f}")
-        nsp = (f", next-sentence accuracy {metrics['nsp_accuracy']:.4f}"
-               if "nsp_accuracy" in metrics else "")
-        return (f"held-out masked-token accuracy {metrics['masked_accuracy']:.4f}, masked "
-                f"perplexity {metrics['masked_perplexity']:.2f}{nsp}")
+        return self.objective.format_metrics(metrics)
 
     def endpoints(self, model, data, preprocessor):
-        if self.causal:
-            # The text-generation task's signatures; serving_default continues
-            # a prompt greedily, so its answer is repeatable.
-            settings = GenerationSettings(sampler="greedy",
-                                          max_new_tokens=min(32, self.flags.sequence_length // 2))
-            return generation_endpoints(model, preprocessor, settings)
-        return fill_mask_endpoints(model, preprocessor)
+        return self.objective.endpoints(model, preprocessor)
 
     def assets(self, model, data, preprocessor):
         def write(folder):
@@ -207,38 +152,15 @@ class Pretrain(Task):
                          "held_out": f"1 block in {self._every()}"}}
 
     def demo_inputs(self, data):
-        queries = DEMO_QUERIES["sample" if self.flags.data == "sample" else "text"]
-        if self.causal:
-            return "serving_default", {"prompt": [q.split(" [MASK]")[0] for q in queries]}
-        return "serving_default", {"text": queries}
+        return self.objective.demo_inputs(
+            DEMO_QUERIES["sample" if self.flags.data == "sample" else "text"])
 
     def show_answers(self, inputs, outputs):
-        if self.causal:
-            answers = [{"prompt": prompt, "text": text.decode("utf-8", "replace")}
-                       for prompt, text in zip(inputs["prompt"], outputs["text"])]
-            for answer in answers:
-                print(f"  {answer['prompt']} -> {answer['text'][:60]}")
-            return answers
-        answers = []
-        for text, words, filled in zip(inputs["text"], outputs["predictions"],
-                                       outputs["filled"]):
-            guesses = [[w.decode() for w in row if w] for row in words]
-            answers.append({"text": text, "predictions": guesses, "filled": filled.decode()})
-            shown = "; ".join(", ".join(row[:3]) for row in guesses if row)
-            print(f"  {text[:50]:<50} -> {shown}")
-        return answers
+        return self.objective.show_answers(inputs, outputs)
 
     def summary_rows(self, metrics, stages):
-        if self.causal:
-            return [("next-token accuracy", f"{metrics['next_token_accuracy']:.4f}"),
-                    ("perplexity", f"{metrics['perplexity']:.2f}"),
-                    ("speed", f"{stages[0].throughput:,.0f} tokens/s")]
-        rows = [("masked accuracy", f"{metrics['masked_accuracy']:.4f}"),
-                ("masked perplexity", f"{metrics['masked_perplexity']:.2f}")]
-        if "nsp_accuracy" in metrics:
-            rows.append(("next sentence", f"{metrics['nsp_accuracy']:.4f}"))
-        rows.append(("speed", f"{stages[0].throughput:,.0f} tokens/s"))
-        return rows
+        return self.objective.summary_rows(metrics) + [
+            ("speed", f"{stages[0].throughput:,.0f} tokens/s")]
 
 
 main = Pretrain.main

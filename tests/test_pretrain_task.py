@@ -162,9 +162,11 @@ class PretrainTaskTest(task_harness.TaskTestCase):
                          served["outputs"]["text"])
 
     def test_masking_flags_are_refused_with_the_causal_objective(self):
-        with self.assertRaisesRegex(SystemExit, "--mask_rate apply to masked LM, not "
-                                                "--objective=causal"):
-            cli.parse(pretrain.Pretrain, ["pretrain", "--objective=causal", "--mask_rate=0.2"])
+        with self.assertRaisesRegex(SystemExit, "--mask_rate, --whole_word_masking do not "
+                                                "apply to --objective=causal"):
+            cli.parse(pretrain.Pretrain, ["pretrain", "--objective=causal", "--mask_rate=0.2",
+                                          "--whole_word_masking"])
+        cli.parse(pretrain.Pretrain, ["pretrain", "--objective=mlm_nsp", "--mask_rate=0.2"])
 
     def test_resumes_after_a_kill(self):
         self.assert_resumes(f"--data={self.corpus_file()}", patience=False)

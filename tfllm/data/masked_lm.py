@@ -33,7 +33,6 @@ from tfllm.data.cleaning import clean_text
 from tfllm.data.errors import DataError, RowGuard
 from tfllm.data.word_corpus import line_dataset, valid_utf8
 
-OBJECTIVES = ("mlm", "mlm_nsp", "causal")
 # BERT's tokens; the pretraining tokenizer reserves them (see `pretraining_tokens`).
 PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
 SPECIAL_TOKENS = (PAD, UNK, CLS, SEP, MASK)
