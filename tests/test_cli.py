@@ -63,11 +63,15 @@ class CliTest(tf.test.TestCase):
                  (["--width=0"], "0 is not a positive integer"),
                  (["--monitor=val_acc"], "value should be one of "
                                          "<val_loss|loss|val_accuracy|accuracy>"),
-                 (["--batch_size=8"], "demo: --batch_size is not read by the demo task")]
+                 (["--batch_size=8"], "demo: --batch_size is not read by the demo task"),
+                 (["--profile_steps=5"], "--profile_steps=5: give FIRST,LAST"),
+                 (["--profile_steps=5,x"], "--profile_steps=5,x: give FIRST,LAST"),
+                 (["--profile_steps=6,5"], "1 <= FIRST <= LAST")]
         for flags, message in cases:
             with self.assertRaisesRegex(SystemExit, message, msg=flags):
                 parse(Demo, *flags)
         self.assertEqual(parse(Demo, "--monitor=val_accuracy").monitor, "val_accuracy")
+        self.assertEqual(parse(Demo, "--profile_steps=2,3").profile_steps, ["2", "3"])
 
     def test_help_shows_the_task_and_its_flags_only(self):
         with self.assertRaises(SystemExit) as exit_, \

@@ -82,6 +82,13 @@ class FitTest(tf.test.TestCase):
         self.assertEqual(model.traces, 1)
         self.assertNotEmpty(model.optimizer.variables)
 
+    def test_a_profile_of_the_steps_asked_for_is_written_with_the_logs(self):
+        root = self.get_temp_dir()
+        self.train(root, epochs=1, profile_steps=(2, 3))
+        profiles = tf.io.gfile.glob(os.path.join(root, "logs", "train", "plugins", "profile",
+                                                 "*", "*.xplane.pb"))
+        self.assertLen(profiles, 1)
+
     def test_progress_lines_within_an_epoch_in_a_log(self):
         ticks = iter(range(0, 1000, 20))  # 20 "seconds" between batches
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])

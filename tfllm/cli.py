@@ -31,7 +31,7 @@ HELP = ("-h", "-?", "--help", "--helpshort", "--helpfull")
 # computed: a killed run may resume with other values of these (say, on a
 # machine with more devices).
 _FREE_ON_RESUME = {"model_dir", "export_dir", "export_version", "tf_logs", "strategy", "tpu",
-                   "jit", "steps_per_execution"}
+                   "jit", "steps_per_execution", "profile_steps"}
 
 
 def define_task_flags(task_class):
@@ -87,8 +87,17 @@ def parse(task_class, argv=None):
     if problem:
         _fail(program, problem)
     _check_export_version(values)
+    if values.profile_steps is not None:
+        _check_profile_steps(program, values.profile_steps)
     check_resume(values.model_dir, tfllm_flags.values(values))
     return values
+
+
+def _check_profile_steps(program, steps):
+    numbers = [int(step) for step in steps if step.strip().isdigit()]
+    if len(steps) != 2 or len(numbers) != 2 or not 1 <= numbers[0] <= numbers[1]:
+        _fail(program, f"--profile_steps={','.join(steps)}: give FIRST,LAST, two step numbers "
+                       "with 1 <= FIRST <= LAST (say 20,30)")
 
 
 def _check_export_version(values):

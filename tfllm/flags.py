@@ -206,6 +206,11 @@ _SHARED = [
     _shared("run", integer_flag("export_version", None,
                                 "Export version (default: the next integer).", lower_bound=1)),
     _shared("run", bool_flag("tf_logs", False, "Show TensorFlow's own log output.")),
+    _shared("run", list_flag("profile_steps", None,
+                             "FIRST,LAST: write a TensorFlow profile of these training steps "
+                             "(counted from 1; calls, with --steps_per_execution above 1) to "
+                             "<model_dir>/logs/train, for TensorBoard's Profile tab or "
+                             "benchmarks/profile_steps.py.")),
 ]
 SHARED = {spec.name: spec for spec in _SHARED}
 

@@ -349,7 +349,8 @@ class _Runner:
                 patience=self.task.setting("patience", 0),
                 monitor=self.task.setting("monitor", "val_loss"),
                 callbacks=[speed.callback, *stage.callbacks], start_competes=bool(index),
-                more_stages_follow=index < len(stages) - 1)
+                more_stages_follow=index < len(stages) - 1,
+                profile_steps=[int(step) for step in self.flags.profile_steps or ()] or None)
             records.append(StageRecord(
                 stage.name, stage.source, stage.examples, epochs_trained(history), seconds,
                 speed.steps_per_second, speed.steps_per_second * stage.units_per_step,

@@ -136,13 +136,14 @@ def clear_finished(model_dir):
 
 def fit(model, train_data, eval_data, *, epochs, model_dir, patience=0,
         monitor="val_loss", callbacks=(), verbose=None, start_competes=False,
-        more_stages_follow=False):
+        more_stages_follow=False, profile_steps=None):
     """Trains `model` and returns `(history, seconds)`.
 
     Writes to `model_dir`:
       * `backup/`: BackupAndRestore state, so a killed run started again with
         the same command resumes at the epoch after the last finished one;
-      * `logs/`: TensorBoard scalars.
+      * `logs/`: TensorBoard scalars, and with `profile_steps` (first, last)
+        a TensorFlow profile of those training steps.
     With `patience > 0` and `eval_data`, training stops when `monitor` stops
     improving and the best epoch's weights are kept (model selection).
 
@@ -167,7 +168,8 @@ def fit(model, train_data, eval_data, *, epochs, model_dir, patience=0,
         report.stage(f"Resuming a killed run from {backup}")
     cbs = [
         keras.callbacks.BackupAndRestore(backup),
-        keras.callbacks.TensorBoard(os.path.join(model_dir, "logs")),
+        keras.callbacks.TensorBoard(os.path.join(model_dir, "logs"),
+                                    profile_batch=profile_steps or 0),
     ]
     if model.optimizer.use_ema:
         # Swapped in at each epoch's end, before early stopping looks, so the
