@@ -13,12 +13,14 @@ Example:
 
 import tensorflow as tf
 
+from tfllm.export.saved_model import endpoint
+
 
 def classifier_endpoints(model, preprocessor, label_names):
     """`{"serving_default": tf.function}` for `tfllm.export.saved_model.export_task`."""
     names = tf.constant(list(label_names))
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    @endpoint(tf.TensorSpec([None], tf.string, name="text"))
     def serving_default(text):
         token_ids = preprocessor(text).to_tensor()
         probabilities = tf.nn.softmax(model(token_ids, training=False), axis=-1)

@@ -16,13 +16,15 @@ Example:
 
 import tensorflow as tf
 
+from tfllm.export.saved_model import endpoint
+
 
 def fill_mask_endpoints(model, preprocessor, top_k=5):
     """`{"serving_default": tf.function}` for `tfllm.export.saved_model.export_task`."""
     tokenizer = preprocessor.tokenizer
     vocabulary = tf.constant(tokenizer.get_vocabulary())
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    @endpoint(tf.TensorSpec([None], tf.string, name="text"))
     def serving_default(text):
         inputs = preprocessor.fill_mask_inputs(text)
         weights = inputs.pop("mask_weights")

@@ -18,6 +18,7 @@ Example:
 import tensorflow as tf
 
 from tfllm.preprocessors.span_qa import MODEL_INPUTS, cut_to_longest
+from tfllm.export.saved_model import endpoint
 
 _CHUNK = 64
 
@@ -63,8 +64,8 @@ def span_qa_endpoints(model, preprocessor, search):
     """`{"serving_default": tf.function}` for `tfllm.export.saved_model.export_task`."""
     answer = answer_function(model, preprocessor, search)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="question"),
-                                  tf.TensorSpec([None], tf.string, name="context")])
+    @endpoint(tf.TensorSpec([None], tf.string, name="question"),
+              tf.TensorSpec([None], tf.string, name="context"))
     def serving_default(question, context):
         return answer(question, context)
 

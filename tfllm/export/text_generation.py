@@ -37,6 +37,7 @@ import tensorflow as tf
 
 from tfllm.decoding.generator import TextGenerator
 from tfllm.decoding.samplers import RequestSampler, make_sampler
+from tfllm.export.saved_model import endpoint
 
 
 @dataclasses.dataclass
@@ -70,23 +71,23 @@ def generation_endpoints(model, preprocessor, settings):
     fixed = _fixed_sampler(settings)
     strings = tf.TensorSpec([None], tf.string)
 
-    @tf.function(input_signature=[strings])
+    @endpoint(strings)
     def serving_default(prompt):
         return {"text": generator.generate(prompt, settings.max_new_tokens, fixed)}
 
-    @tf.function(input_signature=[
+    @endpoint(
         strings,
         tf.TensorSpec([], tf.int32, name="max_new_tokens"),
         tf.TensorSpec([], tf.float32, name="temperature"),
         tf.TensorSpec([], tf.int32, name="top_k"),
         tf.TensorSpec([], tf.float32, name="top_p"),
         tf.TensorSpec([], tf.int64, name="seed"),
-    ])
+    )
     def generate(prompt, max_new_tokens, temperature, top_k, top_p, seed):
         sampler = RequestSampler(temperature, top_k, top_p, seed)
         return {"text": generator.generate(prompt, max_new_tokens, sampler)}
 
-    @tf.function(input_signature=[strings])
+    @endpoint(strings)
     def score(text):
         return generator.score(text)
 

@@ -30,6 +30,7 @@ import dataclasses
 import tensorflow as tf
 
 from tfllm.decoding.translator import Translator
+from tfllm.export.saved_model import endpoint
 
 
 @dataclasses.dataclass
@@ -45,21 +46,21 @@ def translation_endpoints(model, preprocessor, settings):
     """The three signatures, for `tfllm.export.saved_model.export_task`."""
     translator = Translator(model, preprocessor)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    @endpoint(tf.TensorSpec([None], tf.string, name="text"))
     def serving_default(text):
         return {"translation": translator.translate(text, settings.num_beams,
                                                     settings.length_penalty,
                                                     settings.max_extra_tokens)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text"),
-                                  tf.TensorSpec([], tf.int32, name="num_beams"),
-                                  tf.TensorSpec([], tf.int32, name="max_length")])
+    @endpoint(tf.TensorSpec([None], tf.string, name="text"),
+              tf.TensorSpec([], tf.int32, name="num_beams"),
+              tf.TensorSpec([], tf.int32, name="max_length"))
     def translate(text, num_beams, max_length):
         return {"translation": translator.translate(text, num_beams, settings.length_penalty,
                                                     settings.max_extra_tokens, max_length)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="source"),
-                                  tf.TensorSpec([None], tf.string, name="target")])
+    @endpoint(tf.TensorSpec([None], tf.string, name="source"),
+              tf.TensorSpec([None], tf.string, name="target"))
     def score(source, target):
         return translator.score(source, target)
 

@@ -25,6 +25,8 @@ import os
 import keras
 import tensorflow as tf
 
+from tfllm.export.saved_model import endpoint
+
 ASSETS = "assets.extra"
 
 
@@ -79,11 +81,11 @@ def word_vector_endpoints(index):
     """`{"serving_default", "embed", "nearest"}` for `export_task`."""
     words = tf.TensorSpec([None], tf.string, name="words")
 
-    @tf.function(input_signature=[words])
+    @endpoint(words)
     def embed(words):
         return index.embed(words)
 
-    @tf.function(input_signature=[words, tf.TensorSpec([], tf.int32, name="k")])
+    @endpoint(words, tf.TensorSpec([], tf.int32, name="k"))
     def nearest(words, k):
         return index.nearest(words, k)
 
