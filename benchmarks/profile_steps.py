@@ -28,9 +28,10 @@ from tensorflow.tsl.profiler.protobuf import xplane_pb2
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def read_profile(path):
+def read_profile(path, by_name_of=None):
     """`(step_seconds, {op type: seconds summed over threads})` of one
-    `.xplane.pb`: the profiled steps' wall times and their ops."""
+    `.xplane.pb`: the profiled steps' wall times and their ops (with
+    `by_name_of`, the ops of that type by name instead)."""
     space = xplane_pb2.XSpace()
     with open(path, "rb") as f:
         space.ParseFromString(f.read())
@@ -44,7 +45,11 @@ def read_profile(path):
                 steps.append(event.duration_ps / 1e12)
             # An op's event is "scope/name:Type"; runtime events have "::".
             elif line.name.startswith("tf_") and ":" in name and "::" not in name:
-                ops[name.rsplit(":", 1)[1]] += event.duration_ps / 1e12
+                op_name, op_type = name.rsplit(":", 1)
+                if by_name_of is None:
+                    ops[op_type] += event.duration_ps / 1e12
+                elif op_type == by_name_of:
+                    ops[op_name] += event.duration_ps / 1e12
     return steps, ops
 
 
@@ -54,6 +59,8 @@ def main():
     parser.add_argument("--last", type=int, default=40)
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--op", default=None,
+                        help="list the ops of this type by name (say MatMul)")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = [arg for arg in args.command if arg != "--"]
@@ -68,7 +75,7 @@ def main():
     found = glob.glob(os.path.join(scratch, "run", "**", "*.xplane.pb"), recursive=True)
     if not found:
         sys.exit(f"no profile under {scratch}/run: did training reach step {args.last}?")
-    steps, ops = read_profile(found[0])
+    steps, ops = read_profile(found[0], args.op)
     step = sum(steps) / len(steps)
     busy = sum(ops.values()) / len(steps)
     print(f"{len(steps)} steps profiled: {1e3 * step:.1f} ms a step (wall); ops "
@@ -78,7 +85,7 @@ def main():
         per_step = seconds / len(steps)
         rows.append({"op": op, "ms_per_step": round(1e3 * per_step, 2),
                      "share_of_op_time": round(per_step / busy, 4)})
-        print(f"  {op:<32} {1e3 * per_step:8.2f} ms  {100 * per_step / busy:5.1f}%")
+        print(f"  {op[-80:]:<32} {1e3 * per_step:8.2f} ms  {100 * per_step / busy:5.1f}%")
     whole = [line for line in run.stdout.splitlines() if line.startswith("time ")]
     print(whole[-1] if whole else "(the command printed no time line)")
     if args.json:
