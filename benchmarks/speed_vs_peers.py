@@ -24,8 +24,10 @@ both alike, with each pair's ratio reported:
 
 For every run: whole-process wall time, training seconds, steady
 throughput, quality, and model FLOPs per second as a share of this CPU's
-float32 matmul peak (measured here, 2048x1024x1024). The results JSON names
-the CPU and whether it has AMX. Writes benchmarks/results/speed_vs_peers.json.
+float32 matmul peak (measured here, 2048x1024x1024); for tfllm's runs also
+where the command's time went (`phase_seconds`, from its closing summary).
+The results JSON names the CPU and whether it has AMX and AVX-512.
+Writes benchmarks/results/speed_vs_peers.json.
 """
 
 import argparse
@@ -66,7 +68,7 @@ SENTIMENT = ["--label_names=negative,positive", "--model=transformer", "--hidden
 
 
 def cpu():
-    """The CPU's model name and whether it has AMX (bfloat16 matmul units)."""
+    """The CPU's model name and whether it has AMX (bfloat16 matmul units) and AVX-512."""
     name, flags = "unknown", ""
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -74,7 +76,8 @@ def cpu():
                 name = line.split(":", 1)[1].strip()
             if line.startswith("flags") and not flags:
                 flags = line
-    return {"model": name, "amx": "amx_bf16" in flags, "cores": os.cpu_count()}
+    return {"model": name, "amx": "amx_bf16" in flags, "avx512": "avx512f" in flags,
+            "cores": os.cpu_count()}
 
 
 def float32_peak():
@@ -138,23 +141,31 @@ class NanoGPT:
                 "flops_per_unit": gpt_flops_per_token(4, 128, 64, 65)}
 
 
+def time_breakdown(output):
+    """{phase: seconds} from the `time` line of a run's closing summary."""
+    line = re.findall(r"^time\s+(.*) \([\d.]+ s\)$", output, re.M)[-1]
+    return {name: float(seconds) for name, seconds in
+            (part.rsplit(" ", 1) for part in line.split(", "))}
+
+
 def tfllm_run(task, flags, scratch):
-    """`python -m tasks.TASK` in a fresh process; its run card."""
+    """`python -m tasks.TASK` in a fresh process: its run card, wall seconds,
+    first stage and where its time went."""
     command = [sys.executable, "-m", f"tasks.{task}", *flags,
                f"--model_dir={scratch}/run-{task}", f"--export_dir={scratch}/export-{task}"]
     shutil.rmtree(f"{scratch}/run-{task}", ignore_errors=True)
     shutil.rmtree(f"{scratch}/export-{task}", ignore_errors=True)
-    _, seconds = timed(command, REPO, quiet_env())
+    output, seconds = timed(command, REPO, quiet_env())
     with open(f"{scratch}/export-{task}/1/run_card.json") as f:
         card = json.load(f)
-    stage = card["stages"][0]
-    return card, seconds, stage
+    return card, seconds, card["stages"][0], time_breakdown(output)
 
 
 def tfllm_shakespeare(scratch):
     flags = [f"--data={SHAKESPEARE}", *TEXT_GENERATION]
-    card, seconds, stage = tfllm_run("text_generation", flags, scratch)
-    return {"system": "tfllm", "process_seconds": seconds, "train_seconds": stage["seconds"],
+    card, seconds, stage, phases = tfllm_run("text_generation", flags, scratch)
+    return {"system": "tfllm", "process_seconds": seconds, "phase_seconds": phases,
+            "train_seconds": stage["seconds"],
             "steady_per_second": stage["throughput"], "unit": "tokens",
             "ms_per_step": 1000 / stage["steps_per_second"],
             "validation_loss": card["metrics"]["loss"],
@@ -174,8 +185,9 @@ def keras_io_sst2(scratch):
 
 def tfllm_sst2(scratch):
     flags = [f"--data={SST2}/train.tsv", f"--eval_data={SST2}/dev.tsv", *SENTIMENT]
-    card, seconds, stage = tfllm_run("sentiment", flags, scratch)
-    return {"system": "tfllm", "process_seconds": seconds, "train_seconds": stage["seconds"],
+    card, seconds, stage, phases = tfllm_run("sentiment", flags, scratch)
+    return {"system": "tfllm", "process_seconds": seconds, "phase_seconds": phases,
+            "train_seconds": stage["seconds"],
             "steady_per_second": stage["throughput"], "unit": stage["throughput_unit"],
             "dev_accuracy": card["metrics"]["accuracy"]}
 
