@@ -192,14 +192,13 @@ class CommandLineTest(task_harness.TaskTestCase):
             self.assertNotIn("flagfile", flags)
 
     def test_bad_values_end_in_one_line_not_a_traceback(self):
-        for flag, message in (("--epochs=-1", "flag --epochs=-1: -1 is not a positive integer"),
-                              ("--batch_size=0", "flag --batch_size=0: 0 is not a positive "
-                                                 "integer")):
-            run = run_quietly([sys.executable, "-m", "tasks.sentiment", flag])
-            self.assertEqual(run.returncode, 1)
-            self.assertEqual(run.stderr, f"sentiment: {message}\n"
-                                         "Run with --helpfull to list the flags.\n")
-            self.assertEqual(run.stdout, "")  # stopped before any work
+        # One process shows the command's way out; other values take the
+        # same path (their messages are tested in test_cli).
+        run = run_quietly([sys.executable, "-m", "tasks.sentiment", "--epochs=-1"])
+        self.assertEqual(run.returncode, 1)
+        self.assertEqual(run.stderr, "sentiment: flag --epochs=-1: -1 is not a positive "
+                                     "integer\nRun with --helpfull to list the flags.\n")
+        self.assertEqual(run.stdout, "")  # stopped before any work
 
     def test_exports_and_records_are_readable_by_other_users(self):
         root = self.fresh_root()
