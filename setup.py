@@ -30,7 +30,8 @@ setup(
         # gensim: the tests check the word-vector figures against its own;
         # kserve: the tests query every task's export through the server;
         # pytest-xdist: most tests are bound by one core (imports, tracing,
-        # tiny models), so one worker a core nearly halves the suite's time.
+        # tiny models) or wait on processes they start, so three workers on
+        # 2 cores beat one a core (README).
         "test": ["pytest>=8", "pytest-xdist>=3", "gensim>=4.3", "kserve>=0.21,<0.22"],
     },
 )
