@@ -38,9 +38,10 @@ def endpoint(*input_signature):
 
     AutoGraph is off: the serving code writes its loops and branches as TF
     ops (`tf.while_loop`, `tf.cond`, keras-hub's samplers), so converting
-    its Python source only cost time, 4-5 s of a text-generation export's 7 s
-    of tracing; a Python `if` or `for` on a tensor now fails at export
-    instead of being converted.
+    its Python source only cost time (a tiny text-generation export traced
+    its signatures in 7.3 s with it, 1.6 s without, on a busy machine); a
+    Python `if` or `for` on a tensor now fails at export instead of being
+    converted.
 
     Example:
 
