@@ -57,3 +57,35 @@ class TokenizersTest(tf.test.TestCase):
     def test_unknown_kind(self):
         with self.assertRaisesRegex(ValueError, "tokenizer must be one of"):
             tokenizers.train_tokenizer("bpe-ish", TEXTS)
+
+
+class WordPieceVocabularyTest(tf.test.TestCase):
+    """tfllm learns WordPiece vocabularies with tf.text's learner, as keras-hub does."""
+
+    def lines(self, texts=TEXTS):
+        return tf.data.Dataset.from_tensor_slices(texts)
+
+    def test_equals_keras_hub_where_the_text_fills_the_vocabulary(self):
+        import keras_hub
+        ours = tokenizers.word_piece_vocabulary(self.lines(), 60, ["[PAD]", "[UNK]"])
+        theirs = keras_hub.tokenizers.compute_word_piece_vocabulary(
+            self.lines().batch(1024), 60, lowercase=False, strip_accents=False,
+            reserved_tokens=["[PAD]", "[UNK]"])
+        self.assertEqual(ours, theirs)
+
+    def test_a_text_that_cannot_fill_it_keeps_every_piece_seen_ten_times(self):
+        # One learning pass at the lowest count, not keras-hub's search down to it.
+        ours = tokenizers.word_piece_vocabulary(self.lines(), 8000, ["[PAD]", "[UNK]"])
+        self.assertLess(len(ours), 8000)
+        self.assertEqual(ours[:2], ["[PAD]", "[UNK]"])
+        self.assertEqual(len(ours), len(set(ours)))
+        words = {word for text in TEXTS for word in text.split()}
+        common = [w for w in words if sum(t.split().count(w) for t in TEXTS) >= 10
+                  and w.isalpha()]
+        self.assertNotEmpty(common)
+        for word in common:
+            self.assertIn(word, ours)
+
+    def test_a_text_without_words_is_an_error(self):
+        with self.assertRaisesRegex(DataError, "no words"):
+            tokenizers.word_piece_vocabulary(self.lines(["", "  "]), 100, ["[PAD]"])

@@ -180,4 +180,23 @@ def optimizer_slot(optimizer, slots, variable):
     return slots[optimizer._get_variable_index(variable)]
 
 
+# -- 6. Splitting text into words as keras-hub's WordPiece tokenizer does ----
+# keras-hub's `compute_word_piece_vocabulary` passes none of tf.text's
+# learner options (its search bounds), so `tfllm.data.tokenizers` calls the
+# learner itself, and must split text into words exactly as keras-hub's
+# `WordPieceTokenizer` will: with keras-hub's private `pretokenize`, the
+# function both use. No upstream issue asks for the options; when keras-hub
+# takes them, call `compute_word_piece_vocabulary` again. Tested by
+# tests/test_tokenizers.py (the vocabulary equals keras-hub's own where the
+# text fills it).
+
+def split_words(texts):
+    """`texts` (a batch of cleaned strings) split into words and
+    punctuation, as keras-hub's WordPiece tokenizer splits them before it
+    looks up pieces (no lowercasing or accent stripping: cleaning did that)."""
+    from keras_hub.src.tokenizers.word_piece_tokenizer import pretokenize
+    return pretokenize(texts, lowercase=False, strip_accents=False, split=True,
+                       split_on_cjk=True)
+
+
 check_versions()

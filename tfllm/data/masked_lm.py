@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from tfllm.data.cleaning import clean_text
 from tfllm.data.errors import DataError, RowGuard
+from tfllm.data.tokenizers import word_piece_vocabulary
 from tfllm.data.word_corpus import line_dataset, valid_utf8
 
 # BERT's tokens; the pretraining tokenizer reserves them (see `pretraining_tokens`).
@@ -57,9 +58,7 @@ def train_masked_lm_tokenizer(lines, vocab_size, lowercase=True):
     `vocab_size`) is learned from `lines` as cleaning leaves them, with
     BERT's special tokens first; `[MASK]` written in a text is the mask token."""
     cleaned = lines.batch(1024).map(lambda t: clean_text(valid_utf8(t)[0], lowercase))
-    vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
-        cleaned, vocab_size, lowercase=False, strip_accents=False,
-        reserved_tokens=list(SPECIAL_TOKENS))
+    vocabulary = word_piece_vocabulary(cleaned.unbatch(), vocab_size, SPECIAL_TOKENS)
     return keras_hub.models.BertTokenizer(vocabulary, lowercase=False,
                                           special_tokens_in_strings=True)
 
