@@ -7,6 +7,8 @@ r"""Text generation: train a decoder-only Transformer LM, sample, measure, expor
         --eval_data=tfds:tiny_shakespeare:validation
     python -m tasks.text_generation --data='books/*.txt' --tokenizer=sentencepiece \
         --vocab_size=4000 --sequence_length=128
+    python -m tasks.text_generation --data=notes.txt \
+        --init_from=saved_models/pretrain_causal --learning_rate=1e-4
 
 The text is packed into windows of --sequence_length tokens with next-token
 targets (no padding). Validation loss is reported in nats per token over every
@@ -14,6 +16,10 @@ token of the held-out text, with its perplexity. The export
 (saved_models/text_generation/<version>/) answers `serving_default` (prompt ->
 text, settings fixed here), `generate` (settings per request) and `score`
 (text -> summed NLL and token count).
+
+--init_from continues a GPT-2 decoder preset (what `python -m tasks.pretrain
+--objective=causal` writes, or keras-hub's) on the text, with its tokenizer
+and the pretraining's cleaning (--lowercase as there).
 """
 
 import math
@@ -26,15 +32,16 @@ from tfllm.data.errors import DataError
 from tfllm.decoding.samplers import SAMPLERS
 from tfllm.export.text_generation import GenerationSettings, generation_endpoints
 from tfllm.metrics.language_model import evaluate_language_model
-from tfllm.models.causal_lm import CausalLM
-from tfllm.preprocessors import LanguageModelPreprocessor
+from tfllm.models.causal_lm import BackboneCausalLM, CausalLM
+from tfllm.models.presets import check_transfer_flags, fine_tuning_model, load_tokenizer
+from tfllm.preprocessors import LanguageModelPreprocessor, StreamedLanguageModelPreprocessor
 from tfllm.task import Stage, Task
 
 
 class TextGeneration(Task):
     name = "text_generation"
-    shared_flags = (tf_flags.DATA + ("text_field",) + tf_flags.TOKENIZATION + tf_flags.MODEL
-                    + tf_flags.TRAINING)
+    shared_flags = (tf_flags.DATA + ("text_field", "lowercase") + tf_flags.TOKENIZATION
+                    + tf_flags.MODEL + tf_flags.TRANSFER + tf_flags.TRAINING)
     own_flags = (
         tf_flags.integer_flag("train_steps", 0,
                               "Training steps in all (split evenly over --epochs). 0: --epochs "
@@ -66,6 +73,7 @@ class TextGeneration(Task):
                 # steps per call measured 1.1-1.25x faster with XLA (see benchmarks).
                 "steps_per_execution": 25}
     choices = {"tokenizer": ("char", "byte", "wordpiece", "sentencepiece")}
+    transfer = None  # the run card's record of --init_from's preset
 
     @classmethod
     def check_flags(cls, flags):
@@ -75,7 +83,11 @@ class TextGeneration(Task):
                     "past the context window")
         if flags.hidden_dim % flags.num_heads:
             return f"--hidden_dim={flags.hidden_dim} must be a multiple of --num_heads"
-        return None
+        if flags["lowercase"].present and not flags.init_from:
+            return ("--lowercase applies to the cleaning of an --init_from preset's text; "
+                    "trained from scratch, the model reads the text as written")
+        return check_transfer_flags(flags, scratch_only=("tokenizer", "vocab_size",
+                                                         "tie_embeddings"))
 
     def title(self):
         return f"{self.name}: causal LM on {self.flags.data}"
@@ -87,8 +99,12 @@ class TextGeneration(Task):
 
     def build_preprocessor(self, data):
         f = self.flags
-        preprocessor = LanguageModelPreprocessor.train(data.train_text, f.tokenizer,
-                                                       f.vocab_size, f.sequence_length)
+        if f.init_from:  # the preset's tokenizer, after the pretraining's cleaning
+            preprocessor = StreamedLanguageModelPreprocessor(load_tokenizer(f.init_from),
+                                                             f.sequence_length, f.lowercase)
+        else:
+            preprocessor = LanguageModelPreprocessor.train(data.train_text, f.tokenizer,
+                                                           f.vocab_size, f.sequence_length)
         # The token streams every later hook reads, tokenized once here.
         data.train_ids = preprocessor.token_stream(data.train_text)
         data.eval_ids = preprocessor.token_stream(data.eval_text)
@@ -102,12 +118,18 @@ class TextGeneration(Task):
 
     def describe(self, data, preprocessor):
         windows = (len(data.train_ids) - 1) // self.flags.sequence_length
+        vocabulary = (f"the vocabulary of {self.flags.init_from}" if self.flags.init_from
+                      else "vocabulary")
         return (f"{len(data.train_ids):,} training and {len(data.eval_ids):,} evaluation "
-                f"tokens, vocabulary {preprocessor.vocabulary_size:,}, {windows:,} windows of "
+                f"tokens, {vocabulary} {preprocessor.vocabulary_size:,}, {windows:,} windows of "
                 f"{self.flags.sequence_length}")
 
     def build_model(self, data, preprocessor):
         f = self.flags
+        if f.init_from:
+            self.transfer, model = fine_tuning_model(f, preprocessor, BackboneCausalLM,
+                                                     decoder=True)
+            return model
         return CausalLM(preprocessor.vocabulary_size, f.sequence_length, f.hidden_dim,
                         f.num_layers, f.num_heads, f.intermediate_dim, f.dropout,
                         f.tie_embeddings, f.initializer)
@@ -154,7 +176,7 @@ class TextGeneration(Task):
                          "eval": f.eval_data or f"last {f.eval_fraction} of {f.data}",
                          "train_tokens": int(len(data.train_ids)),
                          "eval_tokens": int(len(data.eval_ids))},
-                "generation": vars(self.settings())}
+                "generation": vars(self.settings()), "init_from": self.transfer}
 
     def demo_inputs(self, data):
         text = data.eval_text

@@ -211,6 +211,12 @@ class FineTuningTest(tf.test.TestCase):
         with self.assertRaisesRegex(DataError, "holds a decoder \\(GPT2Backbone, causal LM\\)"):
             fine_tuning_model(types.SimpleNamespace(init_from=folder), None, None)
 
+    def test_an_encoder_preset_is_refused_by_text_generation(self):
+        folder = os.path.join(self.get_temp_dir(), "bert")
+        tiny_backbone().save_to_preset(folder)
+        with self.assertRaisesRegex(DataError, "holds an encoder \\(BertBackbone, masked LM\\)"):
+            fine_tuning_model(types.SimpleNamespace(init_from=folder), None, None, decoder=True)
+
     def test_frozen_layers_stay_bit_identical(self):
         backbone = tiny_backbone()
         freeze_layers(backbone, 1)

@@ -5,6 +5,7 @@ keras-hub preset saved here (with a curriculum), causal LM (a GPT-2 preset
 and the text-generation export), resume after a kill, and clear errors on
 an empty corpus and on masking flags with the causal objective."""
 
+import json
 import os
 import tempfile
 
@@ -160,6 +161,31 @@ class PretrainTaskTest(task_harness.TaskTestCase):
         # The corpus' sentences, learned: the word after "the cats walking".
         self.assertEqual(served["outputs"]["text"][0].split()[0], "quickly",
                          served["outputs"]["text"])
+
+        # Text generation continues the decoder on other text, from its weights.
+        text = write_temp_file(self, "more.txt", "\n".join(sentences(200, seed=1)).upper())
+        self.task_module, self.tiny = "tasks.text_generation", ["--jit=false"]
+        try:
+            tuned, _ = self.run_task(f"--data={text}", f"--init_from={result.export_path}",
+                                     "--freeze_layers=1", "--sequence_length=16",
+                                     "--batch_size=8", "--train_steps=6", "--epochs=2",
+                                     "--learning_rate=1e-2")
+        finally:
+            self.task_module, self.tiny = PretrainTaskTest.task_module, TINY
+        self.assertIsInstance(tuned.model.backbone, keras_hub.models.GPT2Backbone)
+        self.assertEqual(tuned.preprocessor.tokenizer.get_vocabulary(),
+                         result.preprocessor.tokenizer.get_vocabulary())
+        # Upper-case text, lowercased as the pretraining's was: no unknown words.
+        self.assertNotIn(result.preprocessor.tokenizer.token_to_id("[UNK]"),
+                         tuned.preprocessor.token_stream("THE CATS WALKING"))
+        first, last = tuned.model.backbone.transformer_layers[0], \
+            tuned.model.backbone.transformer_layers[-1]
+        before = {v.path: v.numpy() for v in loaded.weights}
+        for variable in first.weights:
+            self.assertAllEqual(variable.numpy(), before[variable.path])
+        self.assertFalse(all(np.array_equal(v.numpy(), before[v.path]) for v in last.weights))
+        with open(os.path.join(tuned.export_path, "run_card.json")) as f:
+            self.assertEqual(json.load(f)["init_from"]["freeze_layers"], 1)
 
     def test_masking_flags_are_refused_with_the_causal_objective(self):
         with self.assertRaisesRegex(SystemExit, "--mask_rate, --whole_word_masking do not "

@@ -156,15 +156,21 @@ def model_description(flags):
     return f"fine-tuned from {flags.init_from}" if flags.init_from else flags.model
 
 
-def fine_tuning_model(flags, preprocessor, head):
+def fine_tuning_model(flags, preprocessor, head, decoder=False):
     """`head(backbone)` over the backbone `--init_from` names, with
     `--freeze_layers` applied (call it in the strategy's scope), and the
-    run card's record of it."""
+    run card's record of it. The backbone must be an encoder (BERT), or
+    with `decoder` a decoder (GPT-2)."""
     backbone = load_backbone(flags.init_from)
-    if isinstance(transformer_blocks(backbone)[0], keras_hub.layers.TransformerDecoder):
+    is_decoder = isinstance(transformer_blocks(backbone)[0], keras_hub.layers.TransformerDecoder)
+    if is_decoder and not decoder:
         raise DataError("--init_from", f"{preset_path(flags.init_from)} holds a decoder "
                         f"({type(backbone).__name__}, causal LM); this task fine-tunes "
                         "encoders such as BERT (pretrain with --objective=mlm)")
+    if decoder and not is_decoder:
+        raise DataError("--init_from", f"{preset_path(flags.init_from)} holds an encoder "
+                        f"({type(backbone).__name__}, masked LM); this task continues "
+                        "decoders such as GPT-2 (pretrain with --objective=causal)")
     longest = backbone_sequence_length(backbone)
     if longest and preprocessor.sequence_length > longest:
         raise DataError("--sequence_length", f"{preprocessor.sequence_length} is longer than "

@@ -51,7 +51,7 @@ class LanguageModelPreprocessor(Preprocessor):
 
     def token_stream(self, text):
         """All of `text` as one int32 NumPy stream of ids (see `packing.tokenize_stream`)."""
-        return packing.tokenize_stream(self.tokenizer, text)
+        return packing.tokenize_stream(self.tokenize, text)
 
     def training_dataset(self, token_ids, batch_size, **options):
         """`(inputs, targets)` batches of windows; `options` as `packing.training_dataset`."""
