@@ -86,7 +86,11 @@ class TextGenerationTaskTest(task_harness.TaskTestCase):
                  (["--max_new_tokens=32"], "--max_new_tokens=32 must be below "
                                            "--sequence_length=32"),
                  (["--hidden_dim=15"], "must be a multiple of --num_heads"),
-                 (["--top_p=1.5"], "not a number in the range")]
+                 (["--top_p=1.5"], "not a number in the range"),
+                 (["--lowercase"], "--lowercase applies to the cleaning of an --init_from"),
+                 (["--init_from=bert_tiny_en_uncased", "--tokenizer=char"],
+                  "--tokenizer size or start a model trained from scratch"),
+                 (["--freeze_layers=1"], "--freeze_layers apply to a pretrained backbone")]
         for flags, message in cases:
             with self.assertRaisesRegex(SystemExit, message, msg=flags):
                 self.run_task(*flags)

@@ -140,7 +140,7 @@ def check_transfer_flags(flags, scratch_only=()):
     `scratch_only` are the task's own flags that a preset makes moot."""
     if not flags.init_from:
         stray = [f"--{name}" for name in ("freeze_layers", "layer_decay") if flags[name].present]
-        return (f"{', '.join(stray)} apply to a pretrained encoder; pass --init_from"
+        return (f"{', '.join(stray)} apply to a pretrained backbone; pass --init_from"
                 if stray else None)
     moot = [f"--{name}" for name in (*_SCRATCH_FLAGS, *scratch_only)
             if name in flags and flags[name].present]
