@@ -1,6 +1,7 @@
 """Speed side by side with the peers: nanoGPT, and the keras.io Transformer recipe.
 
     NANOGPT_DIR=/path/to/nanoGPT python benchmarks/speed_vs_peers.py [--pairs=2] [--rows=...]
+        [--precision=mixed_bfloat16]
 
 Two rows, each run as a new user runs it, one process after the other,
 peer and tfllm alternating (A B A B) so drift on this shared machine hits
@@ -27,7 +28,9 @@ throughput, quality, and model FLOPs per second as a share of this CPU's
 float32 matmul peak (measured here, 2048x1024x1024); for tfllm's runs also
 where the command's time went (`phase_seconds`, from its closing summary).
 The results JSON names the CPU and whether it has AMX and AVX-512.
-Writes benchmarks/results/speed_vs_peers.json.
+Writes benchmarks/results/speed_vs_peers.json; a run of some rows only, or
+with tfllm at `--precision=mixed_bfloat16` (the peers stay float32), writes
+speed_vs_peers.<rows>.<precision>.json beside it.
 """
 
 import argparse
@@ -161,8 +164,8 @@ def tfllm_run(task, flags, scratch):
     return card, seconds, card["stages"][0], time_breakdown(output)
 
 
-def tfllm_shakespeare(scratch):
-    flags = [f"--data={SHAKESPEARE}", *TEXT_GENERATION]
+def tfllm_shakespeare(scratch, precision):
+    flags = [f"--data={SHAKESPEARE}", *TEXT_GENERATION, f"--precision={precision}"]
     card, seconds, stage, phases = tfllm_run("text_generation", flags, scratch)
     return {"system": "tfllm", "process_seconds": seconds, "phase_seconds": phases,
             "train_seconds": stage["seconds"],
@@ -183,8 +186,9 @@ def keras_io_sst2(scratch):
             "dev_accuracy": result["dev_accuracy"]}
 
 
-def tfllm_sst2(scratch):
-    flags = [f"--data={SST2}/train.tsv", f"--eval_data={SST2}/dev.tsv", *SENTIMENT]
+def tfllm_sst2(scratch, precision):
+    flags = [f"--data={SST2}/train.tsv", f"--eval_data={SST2}/dev.tsv", *SENTIMENT,
+             f"--precision={precision}"]
     card, seconds, stage, phases = tfllm_run("sentiment", flags, scratch)
     return {"system": "tfllm", "process_seconds": seconds, "phase_seconds": phases,
             "train_seconds": stage["seconds"],
@@ -226,6 +230,8 @@ def main():
     parser.add_argument("--pairs", type=int, default=2)
     parser.add_argument("--rows", default="shakespeare,sst2")
     parser.add_argument("--nanogpt_dir", default=None)
+    parser.add_argument("--precision", default="float32",
+                        choices=("float32", "mixed_bfloat16"))
     args = parser.parse_args()
     started = time.perf_counter()
     machine = {**cpu(), "float32_peak_gflops": round(float32_peak(), 1)}
@@ -241,11 +247,11 @@ def main():
                 skipped["shakespeare"] = reason
             else:
                 nanogpt = NanoGPT(folder, scratch)
-                rows += pairs_of("shakespeare", nanogpt.run, lambda: tfllm_shakespeare(scratch),
-                                 args.pairs)
+                rows += pairs_of("shakespeare", nanogpt.run,
+                                 lambda: tfllm_shakespeare(scratch, args.precision), args.pairs)
         if "sst2" in wanted:
             rows += pairs_of("sst2", lambda: keras_io_sst2(scratch),
-                             lambda: tfllm_sst2(scratch), args.pairs)
+                             lambda: tfllm_sst2(scratch, args.precision), args.pairs)
     for row in rows:
         if "flops_per_unit" in row:
             gflops = row["flops_per_unit"] * row["steady_per_second"] / 1e9
@@ -258,12 +264,16 @@ def main():
     target = ("python -m tasks.text_generation " + " ".join([f"--data={relative}",
                                                              *TEXT_GENERATION]))
     sst2 = os.path.relpath(SST2, REPO)
+    name = "speed_vs_peers"
+    if sorted(wanted) != ["shakespeare", "sst2"] or args.precision != "float32":
+        name += f".{'-'.join(wanted)}.{args.precision}"
     path = write_results(
-        "speed_vs_peers", rows, started, machine_detail=machine, skipped=skipped,
+        name, rows, started, machine_detail=machine, skipped=skipped,
         nanogpt_command="python train.py " + " ".join(NANOGPT_FLAGS),
-        target_command=target,
+        target_command=f"{target} --precision={args.precision}",
         sst2_command="python -m tasks.sentiment " + " ".join(
-            [f"--data={sst2}/train.tsv", f"--eval_data={sst2}/dev.tsv", *SENTIMENT]))
+            [f"--data={sst2}/train.tsv", f"--eval_data={sst2}/dev.tsv", *SENTIMENT,
+             f"--precision={args.precision}"]))
     print(f"\nwrote {path}")
 
 
