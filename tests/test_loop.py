@@ -89,6 +89,25 @@ class FitTest(tf.test.TestCase):
                                                  "*", "*.xplane.pb"))
         self.assertLen(profiles, 1)
 
+    def test_profile_steps_past_the_stage_are_reported(self):
+        from types import SimpleNamespace as Namespace
+
+        from tfllm.task import _Runner
+
+        def asked(first, last, epochs=2, steps=6, per_call=2):  # 6 calls in the stage
+            runner = Namespace(flags=Namespace(profile_steps=[str(first), str(last)]))
+            with self.captureWritesToStream(sys.stdout) as printed:
+                steps = _Runner._profile_steps(runner, Namespace(
+                    name="train", epochs=epochs, steps_per_epoch=steps),
+                    Namespace(steps_per_execution=per_call))
+            return steps, printed.contents()
+
+        self.assertEqual(asked(2, 6), ([2, 6], ""))
+        steps, said = asked(5, 7)
+        self.assertEqual(steps, [5, 7])
+        self.assertIn("stage train makes only 6 calls; the profile ends with the last", said)
+        self.assertIn("nothing of it is profiled", asked(7, 8)[1])
+
     def test_progress_lines_within_an_epoch_in_a_log(self):
         ticks = iter(range(0, 1000, 20))  # 20 "seconds" between batches
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])

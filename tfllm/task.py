@@ -341,6 +341,7 @@ class _Runner:
                 f"{self.strategy.num_replicas_in_sync} replica(s), XLA "
                 f"{'on' if model.jit_compile else 'off'}, {model.steps_per_execution} "
                 "step(s) per call")
+            profile = self._profile_steps(stage, model)
             speed = TrainingThroughput()
             stage_dir = self.model_dir if not index else os.path.join(self.model_dir,
                                                                       stage.name)
@@ -350,7 +351,7 @@ class _Runner:
                 monitor=self.task.setting("monitor", "val_loss"),
                 callbacks=[speed.callback, *stage.callbacks], start_competes=bool(index),
                 more_stages_follow=index < len(stages) - 1,
-                profile_steps=[int(step) for step in self.flags.profile_steps or ()] or None)
+                profile_steps=profile)
             records.append(StageRecord(
                 stage.name, stage.source, stage.examples, epochs_trained(history), seconds,
                 speed.steps_per_second, speed.steps_per_second * stage.units_per_step,
@@ -362,6 +363,21 @@ class _Runner:
                            seconds - (speed.compile_seconds or 0.0) - speed.seconds)
         clear_finished(self.model_dir)
         return records
+
+    def _profile_steps(self, stage, model):
+        """--profile_steps as (first, last), or None; says so when the stage
+        has fewer calls than they name (Keras' profiler would stay silent)."""
+        if not self.flags.profile_steps:
+            return None
+        first, last = (int(step) for step in self.flags.profile_steps)
+        calls = -(-stage.epochs * stage.steps_per_epoch // model.steps_per_execution)
+        if first > calls:
+            report.stage(f"--profile_steps={first},{last}: stage {stage.name} makes only "
+                         f"{calls:,} calls; nothing of it is profiled")
+        elif last > calls:
+            report.stage(f"--profile_steps={first},{last}: stage {stage.name} makes only "
+                         f"{calls:,} calls; the profile ends with the last")
+        return [first, last]
 
     def compile(self, model, stage):
         """Compiles `model` with a fresh optimizer (and schedule) over `stage`.
