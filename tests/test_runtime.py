@@ -41,3 +41,12 @@ class ReportTest(tf.test.TestCase):
         with self.captureWritesToStream(sys.stdout) as captured:
             report.summary("demo", [("accuracy", "0.9"), ("export", "saved_models/x/1")])
         self.assertIn("== demo ==\naccuracy  0.9\nexport    saved_models/x/1", captured.contents())
+
+
+def test_only_the_first_run_in_a_process_has_a_start_up():
+    # A fresh process: the test process's own runs may have asked already.
+    code = ("import time, tfllm; from tfllm import runtime; began = runtime.start_up_began(); "
+            "print(0 < time.perf_counter() - began < 600, runtime.start_up_began())")
+    printed = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert printed == ["True", "None"]

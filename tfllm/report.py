@@ -25,7 +25,7 @@ class PhaseClock:
 
     Example:
 
-    >>> clock = PhaseClock(started=runtime.STARTED)   # start-up: imports, flags
+    >>> clock = PhaseClock(started=runtime.start_up_began())  # imports, flags
     >>> with clock("data"):
     ...     data = load()
     >>> clock.add("compile", 6.2)                    # a phase measured elsewhere

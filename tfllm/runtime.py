@@ -15,8 +15,17 @@ import time
 import warnings
 
 # When tfllm began to load (it is a task's first import): the start of the
-# "imports" phase in a run's time breakdown.
-STARTED = time.perf_counter()
+# "start-up" phase in the first run's time breakdown.
+_STARTED = [time.perf_counter()]
+
+
+def start_up_began():
+    """When this process began loading tfllm, the first time it is asked;
+    None after that: a later run in the same process (a benchmark calling
+    one task's `main` after another's) had no start-up of its own."""
+    return _STARTED.pop() if _STARTED else None
+
+
 TF_LOGS_FLAG = "--tf_logs"
 
 

@@ -272,7 +272,7 @@ class _Runner:
         set_seed(self.flags.seed)
         self.chief = is_chief(self.strategy)
         self.model_dir = worker_dir(self.flags.model_dir, self.strategy)
-        self.clock = report.PhaseClock(started=runtime.STARTED)
+        self.clock = report.PhaseClock(started=runtime.start_up_began())
 
     def run(self):
         task, flags = self.task, self.flags
