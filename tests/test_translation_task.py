@@ -28,11 +28,11 @@ class TranslationTaskTest(task_harness.TaskTestCase):
     def test_learns_a_handful_of_pairs_and_the_export_translates_them(self):
         root = self.fresh_root()
         files = self.write_pairs(root)
-        # Each epoch holds the pairs 8 times: 8 steps an epoch, not 1, so the
-        # per-epoch work (checkpoints, logs) is paid 25 times, not 100.
+        # Each epoch holds the pairs 40 times: 40 steps an epoch, not 1, so the
+        # per-epoch work (validation, checkpoints, logs) is paid 5 times, not 200.
         os.makedirs(os.path.join(root, "repeated"))
-        repeated = self.write_pairs(os.path.join(root, "repeated"), PAIRS * 8)
-        result, _ = self.run_task(f"--data={repeated}", f"--eval_data={files}", "--epochs=25",
+        repeated = self.write_pairs(os.path.join(root, "repeated"), PAIRS * 40)
+        result, _ = self.run_task(f"--data={repeated}", f"--eval_data={files}", "--epochs=5",
                                   "--batch_size=12", "--learning_rate=5e-3", root=root)
         self.assertAllClose(result.metrics["bleu"], 100.0)
         sources, targets = [s for s, _ in PAIRS], [t for _, t in PAIRS]
@@ -55,7 +55,7 @@ class TranslationTaskTest(task_harness.TaskTestCase):
         self.assertGreater(right, wrong)  # the true translation is likelier
         with open(os.path.join(result.export_path, "run_card.json")) as f:
             card = json.load(f)
-        self.assertEqual(card["data"]["train_pairs"], 96)
+        self.assertEqual(card["data"]["train_pairs"], len(PAIRS) * 40)
         self.assertEqual(card["decoding"]["num_beams"], 4)
 
     def test_long_pairs_and_empty_lines_are_dropped_and_reported(self):
