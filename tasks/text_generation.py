@@ -19,7 +19,8 @@ text, settings fixed here), `generate` (settings per request) and `score`
 
 --init_from continues a GPT-2 decoder preset (what `python -m tasks.pretrain
 --objective=causal` writes, or keras-hub's) on the text, with its tokenizer
-and the pretraining's cleaning (--lowercase as there).
+and the pretraining's cleaning: lowercased by default, as tfllm pretrains;
+pass --nolowercase for a cased preset (keras-hub's GPT-2 byte-pair presets).
 """
 
 import math
