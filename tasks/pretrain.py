@@ -10,15 +10,18 @@ GPT-2 decoder by causal LM, on plain text.
 Data: plain-text files (globs, comma-separated, `.gz`), the --text_field
 column of `.csv`/`.tsv` tables, or `tfds:NAME`, read as a stream: the corpus
 is never held in memory. Several files are read 256 lines of each in turn.
-A WordPiece vocabulary is learned from the first --tokenizer_lines lines;
+Under --strategy=multi_worker each worker trains on its own files
+(file i goes to worker i mod workers) when there are at least as many files
+as workers, else on its share of every batch. A WordPiece vocabulary is
+learned from the first --tokenizer_lines lines of the whole corpus;
 the text is packed into full sequences of --sequence_length tokens, shuffled
 within a window of 10,000. The masked-LM export answers `serving_default`
 (text with `[MASK]` -> likeliest words); the causal-LM export answers as the
 text-generation task's does (`serving_default`: prompt -> greedy
 continuation; `generate`; `score`). Both hold the backbone (keras-hub
-`BertBackbone` or `GPT2Backbone`) and its tokenizer as a keras-hub preset in
-`assets.extra/preset`, which --init_from of the other tasks (and keras-hub's
-own `from_preset`) reads.
+`BertBackbone`, `ESMBackbone` with --backbone=esm, or `GPT2Backbone`) and
+its tokenizer as a keras-hub preset in `assets.extra/preset`, which
+--init_from of the other tasks (and keras-hub's own `from_preset`) reads.
 """
 
 import tfllm  # noqa: F401  (imports TensorFlow quietly; must come first)
@@ -28,11 +31,13 @@ import tensorflow as tf
 from tfllm import flags as tf_flags
 from tfllm.data.curriculum import Curriculum
 from tfllm.data.masked_lm import held_out, load_text_stream
+from tfllm.models.pretraining import ENCODERS
 from tfllm.models.presets import PRESET_FOLDER, save_preset
 from tfllm.objectives import OBJECTIVES
 from tfllm.task import Stage, Task
 from tfllm.training.callbacks import TrainingClock
-from tfllm.training.loop import count_batches
+from tfllm.training.loop import count_steps, evaluate_scores, worker_local
+from tfllm.training.strategy import get_strategy, worker_shard
 
 DEMO_QUERIES = {"sample": ["the cat and the [MASK] with a horse", "red and [MASK] and blue",
                            "a hammer and a [MASK] of the saw"],
@@ -51,6 +56,10 @@ class Pretrain(Task):
                            "mlm (masked LM), mlm_nsp (masked LM and next-sentence "
                            "prediction on sentence pairs, half of them not consecutive), or "
                            "causal (next-token prediction with a GPT-2 decoder)."),
+        tf_flags.enum_flag("backbone", "bert", tuple(ENCODERS),
+                           "The masked-LM encoder: bert (keras-hub BertBackbone, post-LN) or "
+                           "esm (keras-hub ESMBackbone: pre-LN blocks, rotary positions, no "
+                           "segment embeddings)."),
         tf_flags.bool_flag("whole_word_masking", False,
                            "Mask every piece of a selected word (else pieces one by one)."),
         tf_flags.float_flag("mask_rate", 0.15, "Share of tokens selected for prediction; of "
@@ -87,7 +96,10 @@ class Pretrain(Task):
 
     def load_data(self):
         f = self.flags
-        return load_text_stream(f.data, f.text_field)
+        # Under multi_worker each worker trains on its own files (when there
+        # are enough), so none reads the whole corpus.
+        return load_text_stream(f.data, f.text_field,
+                                worker=worker_shard(get_strategy(f.strategy, f.tpu)))
 
     def build_preprocessor(self, data):
         return self.objective.preprocessor(data.lines.take(self.flags.tokenizer_lines))
@@ -95,9 +107,11 @@ class Pretrain(Task):
     def describe(self, data, preprocessor):
         bad = (f"; {data.bad_lines:,} lines held bytes that are not UTF-8 (replaced)"
                if data.bad_lines else "")
+        own = (f"; this worker trains on {data.worker_files[0]} of the {data.worker_files[1]} "
+               "files" if data.worker_files else "")
         return (f"{data.line_count:,} lines, WordPiece vocabulary of "
                 f"{preprocessor.vocabulary_size:,}, sequences of {preprocessor.sequence_length} "
-                f"tokens, 1 block in {self._every()} held out{bad}")
+                f"tokens, 1 block in {self._every()} held out{bad}{own}")
 
     def _every(self):
         return max(2, round(1 / self.flags.eval_fraction))
@@ -113,18 +127,24 @@ class Pretrain(Task):
 
     def validation_data(self, data, preprocessor):
         # The same masks every epoch, so epochs compare; cached after the first pass.
-        blocks = held_out(preprocessor.blocks(data.lines), self._every(), keep=True)
-        return preprocessor.batches(blocks, self.flags.batch_size, seed=self.flags.seed,
-                                    fixed=True).cache()
+        blocks = held_out(preprocessor.blocks(data.training_lines), self._every(), keep=True)
+        return self._own(data, preprocessor.batches(blocks, self.flags.batch_size,
+                                                    seed=self.flags.seed, fixed=True).cache())
+
+    @staticmethod
+    def _own(data, batches):
+        """A worker's batches of its own files are not sharded again."""
+        return batches if data.own_lines is None else worker_local(batches)
 
     def stages(self, data, preprocessor):
         f = self.flags
-        blocks = held_out(preprocessor.blocks(data.lines), self._every(), keep=False)
+        blocks = held_out(preprocessor.blocks(data.training_lines), self._every(), keep=False)
         curriculum = Curriculum.from_flags(f)
-        train = preprocessor.batches(blocks, f.batch_size, seed=f.seed, curriculum=curriculum)
+        train = self._own(data, preprocessor.batches(blocks, f.batch_size, seed=f.seed,
+                                                     curriculum=curriculum))
         steps, callbacks = None, [TrainingClock()]  # None: the runner counts the steps
         if curriculum:  # whose schedule needs the count before training
-            steps = count_batches(train)
+            steps = count_steps(train, get_strategy(f.strategy, f.tpu))
             curriculum.set_units_per_epoch(steps)
             callbacks.append(curriculum.callback)
         return [Stage("train", train, f.epochs, steps, f.learning_rate, f.warmup_fraction,
@@ -132,7 +152,7 @@ class Pretrain(Task):
                       throughput_unit="tokens", callbacks=callbacks)]
 
     def evaluate(self, model, data, preprocessor, validation):
-        return self.objective.metrics(model.evaluate(validation, verbose=0, return_dict=True))
+        return self.objective.metrics(evaluate_scores(model, validation))
 
     def format_metrics(self, metrics):
         return self.objective.format_metrics(metrics)
@@ -149,7 +169,9 @@ class Pretrain(Task):
     def card(self, data):
         return {"data": {"train": self.flags.data, "lines": data.line_count,
                          "bad_utf8_lines": data.bad_lines,
-                         "held_out": f"1 block in {self._every()}"}}
+                         "held_out": f"1 block in {self._every()}",
+                         **({"files_per_worker": data.worker_files[0]}
+                            if data.worker_files else {})}}
 
     def demo_inputs(self, data):
         return self.objective.demo_inputs(

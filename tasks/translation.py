@@ -30,6 +30,7 @@ from tfllm.preprocessors.seq2seq import Seq2SeqPreprocessor
 from tfllm.task import Stage, Task
 from tfllm.training.callbacks import AverageLastEpochs, EpochScore
 from tfllm.training.losses import SmoothedSparseCrossentropy
+from tfllm.training.loop import evaluate_scores
 
 DEMO_QUERIES = ["The plot was really good.", "7 scenes were boring, but the music was moving!",
                 ""]
@@ -188,7 +189,7 @@ class Translation(Task):
         sources, references = self._scored_split(data)
         hypotheses = self._translations(model, preprocessor, sources)
         scores = translation_scores(hypotheses, references)
-        scores["loss"] = model.evaluate(validation, verbose=0)
+        scores["loss"] = evaluate_scores(model, validation)["loss"]
         scores["examples"] = [{"source": s, "reference": r, "translation": h}
                               for s, r, h in list(zip(sources, references, hypotheses))[:5]]
         return scores

@@ -21,8 +21,10 @@ These tests train and start processes: they are marked `slow`
 """
 
 import importlib
+import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +37,16 @@ from tfllm.export.check import check_export, fresh_problems, layout_problems, ru
 from tfllm.serve.process import request, running_server
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
 
 
 def quiet_environment():
@@ -85,6 +97,22 @@ class TaskTestCase(tf.test.TestCase):
 
     def run_command(self, root, *flags):
         return run_quietly(self.command(root, *flags))
+
+    def run_local_workers(self, root, *flags, workers=2):
+        """The outputs of the task's command on `workers` processes of one
+        `--strategy=multi_worker` cluster on localhost; each must exit 0."""
+        command = self.command(root, "--strategy=multi_worker", *flags)
+        addresses = [f"localhost:{port}" for port in _free_ports(workers)]
+        processes = []
+        for index in range(workers):
+            config = {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}}
+            env = {**quiet_environment(), "TF_CONFIG": json.dumps(config)}
+            processes.append(subprocess.Popen(command, cwd=REPO, env=env, text=True,
+                                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+        outputs = [p.communicate(timeout=600)[0] for p in processes]
+        for index, process in enumerate(processes):
+            self.assertEqual(process.returncode, 0, f"worker {index}:\n{outputs[index]}")
+        return outputs
 
     def serve_fresh(self, path, signature, inputs, report=None):
         """The export's answers from a fresh process with only TF and TF Text

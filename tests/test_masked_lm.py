@@ -15,7 +15,8 @@ from tfllm.data.masked_lm import (MaskedLMInputs, block_length, pretraining_batc
 from tfllm.models.classifier import BackboneClassifier
 from tfllm.models.presets import (fine_tuning_model, freeze_layers, layer_decay_multipliers,
                                   load_backbone, load_tokenizer, preset_path, save_preset)
-from tfllm.models.pretraining import MaskedLMPretrainer, bert_backbone, gpt2_backbone
+from tfllm.models.pretraining import (MaskedLMPretrainer, bert_backbone, esm_backbone,
+                                      gpt2_backbone)
 from tfllm.training.optimizers import adamw
 
 WORDS = ["walking", "talking", "running", "jumped", "quickly", "slowly", "cats", "dogs",
@@ -142,9 +143,9 @@ class MaskedLMInputsTest(tf.test.TestCase):
         self.assertAllEqual(segment_ids.numpy()[0], [0] * 17 + [1] * 16)
 
 
-def tiny_backbone(vocabulary_size=60, sequence_length=32):
-    return bert_backbone(vocabulary_size, sequence_length, hidden_dim=16, num_layers=2,
-                         num_heads=2, intermediate_dim=32)
+def tiny_backbone(vocabulary_size=60, sequence_length=32, encoder=bert_backbone):
+    return encoder(vocabulary_size, sequence_length, hidden_dim=16, num_layers=2, num_heads=2,
+                   intermediate_dim=32)
 
 
 def batch(size=2, length=12, vocabulary_size=60):
@@ -194,12 +195,41 @@ class PresetTest(tf.test.TestCase):
         inputs = MaskedLMInputs(tokenizer, sequence_length=32)
         data = (token_blocks(lines, tokenizer, block_length("mlm", 32)).batch(16)
                 .map(lambda b: inputs(b, tf.constant([1, 2]))).cache())
-        model = MaskedLMPretrainer(tiny_backbone(tokenizer.vocabulary_size()))
-        model.compile(optimizer=keras.optimizers.Adam(3e-3), loss={
-            "mlm": keras.losses.SparseCategoricalCrossentropy(
-                from_logits=True, reduction="mean_with_sample_weight")})
-        history = model.fit(data, epochs=6, verbose=0).history["loss"]
-        self.assertLess(history[-1], history[0] - 0.5)
+        for encoder in (bert_backbone, esm_backbone):
+            model = MaskedLMPretrainer(tiny_backbone(tokenizer.vocabulary_size(), 32, encoder))
+            model.compile(optimizer=keras.optimizers.Adam(3e-3), loss={
+                "mlm": keras.losses.SparseCategoricalCrossentropy(
+                    from_logits=True, reduction="mean_with_sample_weight")})
+            history = model.fit(data, epochs=6, verbose=0).history["loss"]
+            self.assertLess(history[-1], history[0] - 0.5, encoder.__name__)
+
+
+class PreLayerNormEncoderTest(tf.test.TestCase):
+    """--backbone=esm: keras-hub's pre-LN `ESMBackbone`, which takes no segment
+    ids, has no pooler and no reversible embedding."""
+
+    def test_pretrainer_preset_and_fine_tuning_heads(self):
+        backbone = tiny_backbone(encoder=esm_backbone)
+        x = {**batch(size=4), "mask_positions": tf.constant([[1, 3, 5]] * 4)}
+        outputs = MaskedLMPretrainer(backbone, next_sentence=True)(x)
+        self.assertEqual(outputs["mlm"].shape, (4, 3, 60))
+        self.assertEqual(outputs["nsp"].shape, (4, 2))
+        folder = os.path.join(self.get_temp_dir(), "esm")
+        backbone.save_to_preset(folder)
+        loaded = keras_hub.models.Backbone.from_preset(folder)
+        self.assertIsInstance(loaded, keras_hub.models.ESMBackbone)
+        self.assertTrue(loaded.use_pre_layer_norm)
+        self.assertAllClose(loaded({"token_ids": x["token_ids"]}),
+                            backbone({"token_ids": x["token_ids"]}))
+        # Padding (id 0) is masked: the classifier's answer ignores what follows it.
+        classifier = BackboneClassifier(loaded, num_classes=3)
+        padded = classifier(tf.constant([[7, 8, 9, 0, 0], [7, 8, 9, 0, 0]]))
+        self.assertEqual(padded.shape, (2, 3))
+        self.assertAllClose(padded[0], classifier(tf.constant([[7, 8, 9]]))[0], atol=1e-5)
+        # Freezing takes the embeddings and their norm along with the first block.
+        freeze_layers(loaded, 1)
+        frozen = {layer.name for layer in loaded.layers if layer.weights and not layer.trainable}
+        self.assertEqual(frozen, {"token_embedding", "emb_layer_norm", "transformer_layer_0"})
 
 
 class FineTuningTest(tf.test.TestCase):

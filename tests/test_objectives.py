@@ -71,11 +71,14 @@ class ObjectivesTest(tf.test.TestCase):
         self.assertEqual(objective("causal").demo_inputs(queries),
                          ("serving_default", {"prompt": ["the cat sat on the"]}))
 
-    def test_only_masked_lm_owns_the_masking_flags(self):
-        self.assertEqual(MaskedLanguageModeling.own_flags, ("whole_word_masking", "mask_rate"))
+    def test_only_masked_lm_owns_the_masking_and_encoder_flags(self):
+        self.assertEqual(MaskedLanguageModeling.own_flags,
+                         ("whole_word_masking", "mask_rate", "backbone"))
         self.assertEqual(CausalLanguageModeling.own_flags, ())
         with self.assertRaisesRegex(SystemExit, "--whole_word_masking do not apply"):
             objective("causal", "--whole_word_masking")
+        with self.assertRaisesRegex(SystemExit, "--backbone do not apply"):
+            objective("causal", "--backbone=esm")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 curriculum) on a streamed corpus, the fill-mask export and its keras-hub
 preset, fine-tuning sentiment from it (frozen blocks stay fixed) and from a
 keras-hub preset saved here (with a curriculum), causal LM (a GPT-2 preset
-and the text-generation export), resume after a kill, and clear errors on
-an empty corpus and on masking flags with the causal objective."""
+and the text-generation export), two workers on their own files, resume
+after a kill, and clear errors on an empty corpus and on masking flags with
+the causal objective."""
 
 import json
 import os
+import re
 import tempfile
 
 import keras_hub
@@ -41,13 +43,18 @@ def sentences(lines, seed=0):
 SENTIMENT_TINY = ["--epochs=1", "--batch_size=32", "--sequence_length=32"]
 
 
-class PretrainTaskTest(task_harness.TaskTestCase):
+class PretrainingCase(task_harness.TaskTestCase):
+    """What the pretraining test classes share (split in classes so that the
+    suite's workers can run them side by side)."""
     task_module = "tasks.pretrain"
     tiny = TINY
-    _run = None
 
     def corpus_file(self):
         return write_temp_file(self, "corpus.txt.gz", "\n".join(sentences(1000)), compress=True)
+
+
+class PretrainTaskTest(PretrainingCase):
+    _run = None
 
     def pretrained(self):
         """One mlm_nsp whole-word run on a gzipped corpus, shared by the tests."""
@@ -99,7 +106,7 @@ class PretrainTaskTest(task_harness.TaskTestCase):
             tuned, _ = sentiment(f"--init_from={root}/export", "--freeze_layers=1",
                                  "--layer_decay=0.8")
         finally:
-            self.task_module, self.tiny = PretrainTaskTest.task_module, TINY
+            self.task_module, self.tiny = PretrainingCase.task_module, TINY
         self.assertEqual(tuned.flags["init_from"], f"{root}/export")
         backbone = tuned.model.backbone
         pretrained = {w.path: w.numpy() for w in result.model.backbone.weights}
@@ -130,12 +137,15 @@ class PretrainTaskTest(task_harness.TaskTestCase):
             refused = self.run_command(self.fresh_root(), f"--init_from={folder}",
                                        "--sequence_length=128")
         finally:
-            self.task_module, self.tiny = PretrainTaskTest.task_module, TINY
+            self.task_module, self.tiny = PretrainingCase.task_module, TINY
         self.assertEqual(tuned.preprocessor.tokenizer.get_vocabulary(), vocabulary)
         self.assertEqual(len(tuned.answers), 3)
         self.assertEqual(refused.returncode, 1)
         self.assertIn("error: --sequence_length: 128 is longer than the preset's 64 positions",
                       refused.stderr)
+
+
+class CausalPretrainingTest(PretrainingCase):
 
     def test_causal_pretraining_exports_a_gpt2_preset_that_continues_text(self):
         result, _ = self.run_task(f"--data={self.corpus_file()}", "--objective=causal",
@@ -171,7 +181,7 @@ class PretrainTaskTest(task_harness.TaskTestCase):
                                      "--batch_size=8", "--train_steps=6", "--epochs=2",
                                      "--learning_rate=1e-2")
         finally:
-            self.task_module, self.tiny = PretrainTaskTest.task_module, TINY
+            self.task_module, self.tiny = PretrainingCase.task_module, TINY
         self.assertIsInstance(tuned.model.backbone, keras_hub.models.GPT2Backbone)
         self.assertEqual(tuned.preprocessor.tokenizer.get_vocabulary(),
                          result.preprocessor.tokenizer.get_vocabulary())
@@ -188,11 +198,28 @@ class PretrainTaskTest(task_harness.TaskTestCase):
             self.assertEqual(json.load(f)["init_from"]["freeze_layers"], 1)
 
     def test_masking_flags_are_refused_with_the_causal_objective(self):
-        with self.assertRaisesRegex(SystemExit, "--mask_rate, --whole_word_masking do not "
-                                                "apply to --objective=causal"):
+        with self.assertRaisesRegex(SystemExit, "--backbone, --mask_rate, --whole_word_masking "
+                                                "do not apply to --objective=causal"):
             cli.parse(pretrain.Pretrain, ["pretrain", "--objective=causal", "--mask_rate=0.2",
-                                          "--whole_word_masking"])
+                                          "--whole_word_masking", "--backbone=esm"])
         cli.parse(pretrain.Pretrain, ["pretrain", "--objective=mlm_nsp", "--mask_rate=0.2"])
+
+
+class PretrainingRunTest(PretrainingCase):
+    """Several workers, a kill and an empty corpus."""
+
+    def test_two_workers_train_on_their_own_files(self):
+        # Files of unequal length: the workers' parts differ, their step counts must not.
+        short = write_temp_file(self, "short.txt", "\n".join(sentences(300, seed=1)))
+        long = self.corpus_file()
+        outputs = self.run_local_workers(self.fresh_root(), f"--data={short},{long}",
+                                         "--epochs=1")
+        steps = []
+        for output in outputs:
+            self.assertIn("this worker trains on 1 of the 2 files", output)
+            steps.append(re.search(r"1 epochs of (\d+) steps on 2 replica", output).group(1))
+        self.assertEqual(steps[0], steps[1])
+        self.assertIn("masked accuracy", outputs[0])  # the chief's summary
 
     def test_resumes_after_a_kill(self):
         self.assert_resumes(f"--data={self.corpus_file()}", patience=False)

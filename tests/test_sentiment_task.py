@@ -5,7 +5,6 @@ import io
 import json
 import os
 import re
-import socket
 import stat
 import subprocess
 import sys
@@ -233,16 +232,6 @@ class CommandLineTest(task_harness.TaskTestCase):
         self.assertFalse(os.path.exists(f"{root}/run/finished"))
 
 
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 class MultiWorkerTest(task_harness.TaskTestCase):
     """Two workers on localhost; also covers tfllm.compat's multi-worker fixes."""
 
@@ -251,22 +240,12 @@ class MultiWorkerTest(task_harness.TaskTestCase):
 
     def test_two_local_workers_train_and_finish(self):
         root = self.fresh_root()
-        workers = [f"localhost:{port}" for port in _free_ports(2)]
         # Fine-tuning with model selection covers evaluation and a second
         # compile under the strategy as well, there switching to the
         # classifier's own (adversarial) training step.
-        command = self.command(root, "--strategy=multi_worker", "--epochs=1", "--patience=1",
-                               "--finetune_data=sample", "--finetune_epochs=1",
-                               "--finetune_adversarial_epsilon=0.05")
-        processes = []
-        for index in range(2):
-            config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
-            env = {**quiet_environment(), "TF_CONFIG": json.dumps(config)}
-            processes.append(subprocess.Popen(command, cwd=REPO, env=env, text=True,
-                                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
-        outputs = [p.communicate(timeout=600)[0] for p in processes]
-        for index, process in enumerate(processes):
-            self.assertEqual(process.returncode, 0, f"worker {index}:\n{outputs[index]}")
+        outputs = self.run_local_workers(root, "--epochs=1", "--patience=1",
+                                         "--finetune_data=sample", "--finetune_epochs=1",
+                                         "--finetune_adversarial_epsilon=0.05")
         self.assertIn("on 2 replica(s)", outputs[0])
         self.assertIn(f"export    {root}/export/1", outputs[0])  # the chief exports once
         self.assertEqual(os.listdir(f"{root}/export"), ["1"])

@@ -4,7 +4,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfllm.decoding.spans import SpanSearch
-from tfllm.models.span_qa import build_reader
+from tfllm.models.pretraining import esm_backbone
+from tfllm.models.span_qa import BackboneReader, build_reader
 from tfllm.preprocessors.span_qa import SpanQAPreprocessor
 
 TEXTS = ["Zoë  went,  to Zürich (again)!", "naïve café-goers", "", "The year 1999."]
@@ -174,9 +175,12 @@ class SpanReaderTest(tf.test.TestCase):
         inputs, _ = p.labelled_windows(tf.constant(["went", ""]), tf.constant(["Zoë went", ""]),
                                        tf.constant([-1, -1], tf.int64),
                                        tf.constant([-1, -1], tf.int64))
-        for name in ("transformer", "lstm"):
-            reader = build_reader(name, p.vocabulary_size, 16, hidden_dim=8, num_layers=1,
-                                  num_heads=2, intermediate_dim=16)
+        sizes = dict(hidden_dim=8, num_layers=1, num_heads=2, intermediate_dim=16)
+        readers = {name: build_reader(name, p.vocabulary_size, 16, **sizes)
+                   for name in ("transformer", "lstm")}
+        # A pretrained encoder without segment embeddings (--backbone=esm).
+        readers["esm"] = BackboneReader(esm_backbone(p.vocabulary_size, 16, **sizes))
+        for name, reader in readers.items():
             logits = reader(inputs)
             self.assertEqual(logits["start"].shape, (2, 16))
             possible = (logits["start"].numpy() > -1e8).tolist()

@@ -13,7 +13,7 @@ from tfllm.preprocessors import ClassificationPreprocessor
 from tfllm.runtime import set_seed
 from tfllm.training.optimizers import adamw
 from tfllm.training.strategy import (get_strategy, is_chief, jit_supported, resolve_jit,
-                                     resolve_steps_per_execution)
+                                     resolve_steps_per_execution, worker_shard)
 
 EXAMPLES = sentiment_examples(128, seed=5)
 
@@ -32,6 +32,8 @@ class StrategyTest(tf.test.TestCase):
         self.assertIs(get_strategy("mirrored"), mirrored)  # one per process
         self.assertFalse(jit_supported(mirrored))
         self.assertTrue(jit_supported(get_strategy("default")))
+        for name in ("default", "mirrored"):  # one worker: it reads every file
+            self.assertIsNone(worker_shard(get_strategy(name)))
         with self.assertRaisesRegex(ValueError, "--strategy must be one of"):
             get_strategy("horovod")
         with mock.patch.dict(os.environ, clear=True):

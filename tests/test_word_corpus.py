@@ -81,6 +81,15 @@ class WordCorpusTest(tf.test.TestCase):
                  .as_numpy_iterator()]
         self.assertEqual(lines, ["a0", "a1", "b0", "b1", "a2", "a3", "b2", "a4"])
 
+    def test_a_shard_reads_every_count_th_file(self):
+        paths = [self.write(f"f{i}.txt", f"line of file {i}\n") for i in range(3)]
+        spec = ",".join(paths)
+        parts = [[t.decode() for t in line_dataset(spec, shard=(2, index)).as_numpy_iterator()]
+                 for index in (0, 1)]
+        self.assertEqual(parts, [["line of file 0", "line of file 2"], ["line of file 1"]])
+        with self.assertRaisesRegex(DataError, "names 3 file\\(s\\), fewer than the 4 parts"):
+            line_dataset(spec, shard=(4, 0))
+
     def test_table_files_give_their_text_column(self):
         # TSV keeps quote characters as text (as SST-2 writes them); CSV unquotes.
         tsv = self.write("t.tsv", 'sentence\tlabel\nit \'s "fine"\t1\nbad , dull\t0\n')

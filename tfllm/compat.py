@@ -199,4 +199,37 @@ def split_words(texts):
                        split_on_cjk=True)
 
 
+# -- 7. Padding in keras-hub's ESM attention -------------------------------
+# keras-hub 0.32's `EsmSelfAttention.call` (models/esm/esm_attention.py)
+# reshapes the [batch, length] padding mask to [batch, 1, length, 1]: in
+# `keras.ops.dot_product_attention`'s (batch, heads, queries, keys) layout
+# that masks padded queries and lets every token attend to the padded keys
+# (on torch it transposes the mask to the keys, as meant), so with the
+# TensorFlow backend an answer changes with the padding of its batch.
+# RoformerV2's attention has the same lines. No upstream issue found
+# (searched 2026-12); to be filed. This call is upstream's with the mask
+# laid on the keys. Tested by tests/test_masked_lm.py PreLayerNormEncoderTest
+# (padding leaves a classifier's answer unchanged).
+
+def _esm_attention_masking_keys(self, x, attention_mask=None):
+    ops = keras.ops
+    batch, length = ops.shape(x)[0], ops.shape(x)[1]
+    query, key, value = (ops.reshape(dense(x), (batch, length, self.heads, self.head_size))
+                         for dense in (self.q_dense, self.k_dense, self.v_dense))
+    if self.use_rotary:
+        query, key = self.rotary_embedding_layer(query, key)
+    mask = (None if attention_mask is None
+            else ops.reshape(attention_mask, (batch, 1, 1, length)))
+    attended = ops.dot_product_attention(
+        query, key, value, mask=mask, flash_attention=keras.config.is_flash_attention_enabled())
+    return self.o_dense(ops.reshape(attended, (batch, length, -1)))
+
+
+def mask_padding_keys_in_esm():
+    """ESM's attention ignores padded keys (see above); idempotent."""
+    from keras_hub.src.models.esm.esm_attention import EsmSelfAttention
+
+    EsmSelfAttention.call = _esm_attention_masking_keys
+
+
 check_versions()

@@ -21,7 +21,7 @@ import keras
 from tfllm.export.masked_lm import fill_mask_endpoints
 from tfllm.export.text_generation import GenerationSettings, generation_endpoints
 from tfllm.models.causal_lm import BackboneCausalLM
-from tfllm.models.pretraining import MaskedLMPretrainer, bert_backbone, gpt2_backbone
+from tfllm.models.pretraining import ENCODERS, MaskedLMPretrainer, gpt2_backbone
 from tfllm.preprocessors import MaskedLMPreprocessor, StreamedLanguageModelPreprocessor
 
 
@@ -35,9 +35,10 @@ def _perplexity(loss):
 
 
 class MaskedLanguageModeling:
-    """BERT's objective on a `BertBackbone`: predict the masked tokens
-    (`--objective=mlm`), and with `mlm_nsp` also whether the second sentence
-    of a pair followed the first.
+    """BERT's objective on an encoder (`--backbone`: keras-hub's `BertBackbone`
+    or pre-LN `ESMBackbone`): predict the masked tokens (`--objective=mlm`),
+    and with `mlm_nsp` also whether the second sentence of a pair followed
+    the first.
 
     Example:
 
@@ -47,7 +48,7 @@ class MaskedLanguageModeling:
     """
 
     headline = "masked_accuracy"
-    own_flags = ("whole_word_masking", "mask_rate")
+    own_flags = ("whole_word_masking", "mask_rate", "backbone")
 
     def __init__(self, flags):
         self.flags = flags
@@ -60,7 +61,7 @@ class MaskedLanguageModeling:
             whole_word=f.whole_word_masking, mask_rate=f.mask_rate, lowercase=f.lowercase)
 
     def model(self, preprocessor):
-        return MaskedLMPretrainer(bert_backbone(*_sizes(self.flags, preprocessor)),
+        return MaskedLMPretrainer(ENCODERS[self.flags.backbone](*_sizes(self.flags, preprocessor)),
                                   next_sentence=self.next_sentence)
 
     def loss(self):

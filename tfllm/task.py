@@ -53,7 +53,7 @@ from tfllm.export.saved_model import export_task
 from tfllm.metrics.language_model import TrainingThroughput
 from tfllm.models.presets import layer_decay_multipliers
 from tfllm.runtime import set_seed
-from tfllm.training.loop import clear_finished, count_batches, epochs_trained, fit
+from tfllm.training.loop import clear_finished, count_steps, epochs_trained, fit
 from tfllm.training.optimizers import adamw
 from tfllm.training.precision import precision_policy
 from tfllm.training.strategy import (get_strategy, is_chief, resolve_jit,
@@ -324,7 +324,7 @@ class _Runner:
         for index, stage in enumerate(stages):
             if stage.steps_per_epoch is None:
                 with self.clock("counting steps"):
-                    stage.steps_per_epoch = count_batches(stage.data)
+                    stage.steps_per_epoch = count_steps(stage.data, self.strategy)
             before = None
             if index:
                 with self.clock("evaluation"):

@@ -32,7 +32,7 @@ import tensorflow as tf
 from tfllm.data.cleaning import clean_text
 from tfllm.data.errors import DataError, RowGuard
 from tfllm.data.tokenizers import word_piece_vocabulary
-from tfllm.data.word_corpus import line_dataset, valid_utf8
+from tfllm.data.word_corpus import corpus_files, line_dataset, valid_utf8
 
 # BERT's tokens; the pretraining tokenizer reserves them (see `pretraining_tokens`).
 PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
@@ -92,17 +92,30 @@ def token_blocks(lines, tokenizer, block_length, lowercase=True):
 
 @dataclasses.dataclass
 class TextStream:
-    """A pretraining corpus: its lines as a dataset, counted once."""
+    """A pretraining corpus: its lines as a dataset, counted once, and the
+    lines this worker trains on: all of them, or under several workers its
+    own files (`worker_files`: `(files read, files in all)`, else None)."""
     lines: object  # tf.data of strings
     line_count: int
     bad_lines: int  # lines whose bytes were not UTF-8 (replaced)
     rows: RowGuard  # nothing is skipped; the runner reports it like other tasks' rows
+    own_lines: object = None  # tf.data of strings; None: `lines`
+    worker_files: tuple = None
+
+    @property
+    def training_lines(self):
+        return self.lines if self.own_lines is None else self.own_lines
 
 
-def load_text_stream(spec, text_field="text", turn_lines=256):
+def load_text_stream(spec, text_field="text", turn_lines=256, worker=None):
     """The lines of `spec` (files read `turn_lines` of each in turn, so every
     source is seen from the first step), counted in one pass; an empty
-    corpus is an error naming it."""
+    corpus is an error naming it.
+
+    `worker=(workers, index)` (`tfllm.training.strategy.worker_shard`) gives
+    this worker the files `index`, `index + workers`, ... to train on, when
+    there are at least as many files as workers; `lines` stays the whole
+    corpus (every worker learns the same vocabulary from it)."""
     lines = line_dataset(spec, text_field, interleave=turn_lines)
     total = bad = 0
     for batch in lines.batch(4096):
@@ -110,7 +123,12 @@ def load_text_stream(spec, text_field="text", turn_lines=256):
         bad += int(tf.reduce_sum(tf.cast(valid_utf8(batch)[1], tf.int32)))
     if not total:
         raise DataError(spec, "has no lines")
-    return TextStream(lines, total, bad, RowGuard())
+    stream = TextStream(lines, total, bad, RowGuard())
+    paths = corpus_files(spec)
+    if worker and worker[0] > 1 and len(paths) >= worker[0]:
+        stream.own_lines = line_dataset(spec, text_field, interleave=turn_lines, shard=worker)
+        stream.worker_files = (len(paths[worker[1]::worker[0]]), len(paths))
+    return stream
 
 
 def held_out(blocks, every, keep):

@@ -41,19 +41,35 @@ NOT_WORD = r"(?:^|\s)'+|'+(?:\s|$)|[^\p{L}\p{N}']+"
 LINES_PER_BATCH = 2048
 
 
-def line_dataset(spec, text_field="text", interleave=0):
+def corpus_files(spec):
+    """The files `spec` names (comma-separated paths and globs, in order);
+    none for `sample` and `tfds:` specs."""
+    if spec == "sample" or spec.startswith("tfds:"):
+        return []
+    return [path for part in spec.split(",") for path in files(part)]
+
+
+def line_dataset(spec, text_field="text", interleave=0, shard=None):
     """The lines of `spec` as a string dataset: `sample`, `tfds:NAME[:SPLIT]`
     (each example's `text_field`), or files and globs, comma-separated
     (`.gz` decompressed; of a `.csv`/`.tsv` table, the `text_field` column).
 
     Files are read one after the other, or, with `interleave=N`, N lines of
     each in turn (a pretraining corpus then mixes its sources from the first
-    step, and a run shorter than an epoch still sees every source)."""
+    step, and a run shorter than an epoch still sees every source). With
+    `shard=(count, index)` only the files `index`, `index + count`, ... are
+    read (a worker's part of the corpus; there must be `count` files)."""
     if spec == "sample":
         return tf.data.Dataset.from_tensor_slices(samples.topic_corpus())
     if spec.startswith("tfds:"):
         return _tfds_lines(spec, text_field)
-    paths = [path for part in spec.split(",") for path in files(part)]
+    paths = corpus_files(spec)
+    if shard:
+        count, index = shard
+        if len(paths) < count:
+            raise DataError(spec, f"names {len(paths)} file(s), fewer than the {count} parts "
+                                  "asked for")
+        paths = paths[index::count]
     sources = [_file_lines(path, text_field) for path in paths]
     if interleave and len(sources) > 1:
         # Round robin over chunks of lines, skipping sources that ran out.

@@ -23,6 +23,7 @@ import keras_hub
 import tensorflow as tf
 
 from tfllm.compat import update_loss_tracker
+from tfllm.models.pretraining import encode
 
 POOLINGS = ("mean", "max")
 
@@ -231,9 +232,9 @@ class BackboneClassifier(keras.Model):
     """A pretrained backbone and a classifier on its pooled `[CLS]` output.
 
     Takes `token_ids` (int32 [batch, length], `pad_id` = padding) as the
-    other classifiers do; the segment ids are all 0 and the padding mask
-    is where the ids are not `pad_id`. Backbones without a pooled output
-    use their first position's vector.
+    other classifiers do; the segment ids (where the backbone takes them)
+    are all 0 and the padding mask is where the ids are not `pad_id`.
+    Backbones without a pooled output use their first position's vector.
 
     Example:
 
@@ -244,12 +245,9 @@ class BackboneClassifier(keras.Model):
 
     def __init__(self, backbone, num_classes, dropout=0.1, pad_id=0, **kwargs):
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        inputs = {"token_ids": token_ids, "padding_mask": keras.ops.not_equal(token_ids, pad_id)}
-        if "segment_ids" in backbone.input:
-            inputs["segment_ids"] = keras.ops.zeros_like(token_ids)
-        encoded = backbone(inputs)
-        pooled = (encoded["pooled_output"] if "pooled_output" in encoded
-                  else encoded["sequence_output"][:, 0])
+        _, pooled = encode(backbone, {"token_ids": token_ids,
+                                      "padding_mask": keras.ops.not_equal(token_ids, pad_id),
+                                      "segment_ids": keras.ops.zeros_like(token_ids)})
         logits = keras.layers.Dense(num_classes, dtype="float32", name="logits")(
             keras.layers.Dropout(dropout)(pooled))
         super().__init__(token_ids, logits, **{"name": "backbone_classifier", **kwargs})

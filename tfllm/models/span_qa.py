@@ -25,7 +25,7 @@ TensorShape([4, 384])
 
 import keras
 
-from tfllm.models.pretraining import BACKBONE_INPUTS, bert_backbone
+from tfllm.models.pretraining import BACKBONE_INPUTS, bert_backbone, encode
 
 READERS = ("transformer", "lstm")
 _IMPOSSIBLE = -1e9
@@ -69,7 +69,9 @@ class SpanReader(keras.Model):
 
 
 class BackboneReader(SpanReader):
-    """A keras-hub backbone (BERT-style, with segment ids) as the encoder.
+    """A keras-hub encoder as the reader's. One without segment embeddings
+    (ESM) tells the question from the context by the `[SEP]` between them,
+    as RoBERTa does.
 
     Example:
 
@@ -80,10 +82,7 @@ class BackboneReader(SpanReader):
 
     def __init__(self, backbone, **kwargs):
         inputs = _inputs()
-        if "segment_ids" not in backbone.input:
-            raise ValueError(f"{type(backbone).__name__} takes no segment ids; a span reader "
-                             "needs them to tell the question from the context")
-        sequence = backbone(inputs)["sequence_output"]
+        sequence, _ = encode(backbone, inputs)
         super().__init__(inputs, sequence, backbone.token_embedding,
                          **{"name": "backbone_reader", **kwargs})
         self.backbone = backbone

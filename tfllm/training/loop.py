@@ -21,18 +21,59 @@ def count_batches(data):
     return int(data.reduce(0, lambda count, _: count + 1))
 
 
+def worker_local(data):
+    """`data` marked as this worker's own part (its own files, say): tf.distribute
+    does not shard it again, and each worker feeds its replicas from it."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return data.with_options(options)
+
+
+def _is_worker_local(data):
+    return (data.options().experimental_distribute.auto_shard_policy
+            == tf.data.experimental.AutoShardPolicy.OFF)
+
+
+def count_steps(data, strategy):
+    """Steps of one pass over `data` under `strategy`: its batches; for
+    `worker_local` data, the batches of every worker's part together (a
+    worker feeds a step 1/workers of a batch, so that many steps read its
+    part once when the parts are even, and the workers agree on it)."""
+    count = count_batches(data)
+    if not (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and _is_worker_local(data)):
+        return count
+    local_replicas = len(strategy.extended.worker_devices)
+    shares = strategy.experimental_distribute_values_from_function(
+        lambda _: tf.constant(count / local_replicas, tf.float64))
+    return int(round(float(strategy.reduce(tf.distribute.ReduceOp.SUM, shares, axis=None))))
+
+
+def evaluate_scores(model, data):
+    """`model.evaluate(data)` as a dict of scores. Under `multi_worker` every
+    worker runs the same number of steps (`count_steps`), repeating its data
+    where its part is shorter: a worker that stopped first would leave the
+    others waiting in a collective."""
+    steps = None
+    if isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        steps, data = count_steps(data, model.distribute_strategy), data.repeat()
+    return model.evaluate(data, steps=steps, return_dict=True, verbose=0)
+
+
 def _prepare_multi_worker(model, train_data, eval_data):
     """Readies a multi-worker run.
 
     Collectives need every worker to run the same number of steps, but
-    length bucketing gives each worker's shard its own batch count. Each
-    worker therefore repeats its data and runs as many steps as the whole
-    data set has batches. See `tfllm.compat` for what Keras itself needs.
-    Returns `(train_data, steps_per_epoch, eval_data, validation_steps)`.
+    length bucketing (or a worker's own files) gives each worker's part its
+    own batch count. Each worker therefore repeats its data and runs as
+    many steps as the whole data set has batches (`count_steps`). See
+    `tfllm.compat` for what Keras itself needs. Returns `(train_data,
+    steps_per_epoch, eval_data, validation_steps)`.
     """
-    eval_steps = count_batches(eval_data) if eval_data is not None else None
+    strategy = model.distribute_strategy
+    eval_steps = count_steps(eval_data, strategy) if eval_data is not None else None
     eval_data = eval_data.repeat() if eval_data is not None else None
-    return train_data.repeat(), count_batches(train_data), eval_data, eval_steps
+    return train_data.repeat(), count_steps(train_data, strategy), eval_data, eval_steps
 
 
 class _EarlyStoppingFrom(keras.callbacks.EarlyStopping):

@@ -99,6 +99,19 @@ def resolve_steps_per_execution(requested, strategy, steps_per_epoch=None):
     return steps
 
 
+def worker_shard(strategy):
+    """`(workers, this worker's index)` under `multi_worker`, else None: which
+    part of a corpus of files this worker reads (`tfllm.data.masked_lm`)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or \
+            resolver is None or not resolver.task_type:
+        return None
+    cluster = resolver.cluster_spec().as_dict()
+    tasks = [(kind, index) for kind in ("chief", "worker")
+             for index in range(len(cluster.get(kind, [])))]
+    return len(tasks), tasks.index((resolver.task_type, resolver.task_id))
+
+
 def is_chief(strategy):
     """True on the worker that owns checkpoints, logs and exports."""
     resolver = getattr(strategy, "cluster_resolver", None)
