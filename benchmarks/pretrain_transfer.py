@@ -85,7 +85,7 @@ CURRICULUM = ["--curriculum=length", "--curriculum_epochs=1"]
 QA_FINE_TUNE = [f"--data={DATA}/squad/train_from_dev_v1.1.json", "--eval_fraction=0.2",
                 "--patience=0", "--sequence_length=128", "--doc_stride=64",
                 "--max_query_length=32", "--batch_size=32", "--learning_rate=1e-4",
-                "--warmup_fraction=0.1", "--epochs=2", "--jit=false"]
+                "--warmup_fraction=0.1", "--epochs=1", "--jit=false"]
 # Each group: the task fine-tuned, its flags, the scores kept, the runs (name,
 # which preset, extra flags), and whether it runs on every seed.
 GROUPS = {
@@ -235,15 +235,19 @@ def main(argv):
                 groups = tuple(arg.split("=", 1)[1].split(","))
         done = [(group, seed) for group in groups
                 for seed in (seeds if GROUPS[group][4] else (0,))]
-        rows = [fine_tune(group, name, presets[which], extra, seed, scratch)
-                for group, seed in done for name, which, extra in GROUPS[group][3]]
-    if pretraining is None:  # --reuse: keep the figures of the run that pretrained,
         with open(os.path.join(RESULTS, "pretrain_transfer.json")) as f:
             kept = json.load(f)
-        pretraining, curve = kept["pretraining"], kept["pretraining_curve"]
-        # and its fine-tuning rows of other groups and seeds.
-        rows = [row for row in kept["runs"]
-                if (row.get("group", "sst2"), row["seed"]) not in done] + rows
+        if pretraining is None:  # --reuse: keep the figures of the run that pretrained
+            pretraining, curve = kept["pretraining"], kept["pretraining_curve"]
+        # and the fine-tuning rows of other groups and seeds.
+        rows = [row for row in kept["runs"] if (row.get("group", "sst2"), row["seed"]) not in done]
+        for group, seed in done:
+            for name, which, extra in GROUPS[group][3]:
+                rows.append(fine_tune(group, name, presets[which], extra, seed, scratch))
+                # Kept row by row: a run stopped later keeps what it finished.
+                write_results("pretrain_transfer", rows, started, pretraining=pretraining,
+                              pretraining_curve=curve,
+                              pretrain_command=command("pretrain", PRETRAIN))
     print("\nPretraining (held-out masked-token accuracy after each epoch):")
     print_table(curve, ["epoch", "seconds", "tokens", "val_masked_accuracy", "train_loss"])
     for group, title, columns in (
