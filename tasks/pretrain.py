@@ -37,7 +37,7 @@ from tfllm.objectives import OBJECTIVES
 from tfllm.task import Stage, Task
 from tfllm.training.callbacks import TrainingClock
 from tfllm.training.loop import count_steps, evaluate_scores, worker_local
-from tfllm.training.strategy import get_strategy, worker_shard
+from tfllm.training.strategy import worker_shard
 
 DEMO_QUERIES = {"sample": ["the cat and the [MASK] with a horse", "red and [MASK] and blue",
                            "a hammer and a [MASK] of the saw"],
@@ -99,7 +99,7 @@ class Pretrain(Task):
         # Under multi_worker each worker trains on its own files (when there
         # are enough), so none reads the whole corpus.
         return load_text_stream(f.data, f.text_field,
-                                worker=worker_shard(get_strategy(f.strategy, f.tpu)))
+                                worker=worker_shard(self.strategy))
 
     def build_preprocessor(self, data):
         return self.objective.preprocessor(data.lines.take(self.flags.tokenizer_lines))
@@ -144,7 +144,7 @@ class Pretrain(Task):
                                                      curriculum=curriculum))
         steps, callbacks = None, [TrainingClock()]  # None: the runner counts the steps
         if curriculum:  # whose schedule needs the count before training
-            steps = count_steps(train, get_strategy(f.strategy, f.tpu))
+            steps = count_steps(train, self.strategy)
             curriculum.set_units_per_epoch(steps)
             callbacks.append(curriculum.callback)
         return [Stage("train", train, f.epochs, steps, f.learning_rate, f.warmup_fraction,

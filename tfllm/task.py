@@ -192,6 +192,11 @@ class Task:
         with several outputs or weighted targets names them per output)."""
         return {"metrics": list(self.metrics) or None}
 
+    @property
+    def strategy(self):
+        """The run's tf.distribute strategy (the runner's: one per process)."""
+        return get_strategy(self.flags.strategy, self.flags.tpu)
+
     def setting(self, name, default):
         """The value of shared flag `name`, or `default` where this task
         does not read it (a task without validation data has no --patience)."""
