@@ -24,7 +24,11 @@
    seeds; the `qa` rows fine-tune question answering from the export and
    from the random copy on the QA benchmark's split (`qa_squad.py`: 31
    SQuAD articles, 8 held out whole, seed 0), scored by exact match and F1.
-   `--rows=sst2,curriculum,qa` picks the groups (all by default).
+   The `pooling` rows fine-tune from the export with the classifier on the
+   encoder's [CLS] position and on the mean of its positions, scored on a
+   tenth of SST-2 train held out, to choose the pooling of the other rows
+   without looking at dev. `--rows=sst2,curriculum,qa,pooling` picks the
+   groups (all by default).
 
 3. (`--memory`) Peak RSS of the pretraining input path (lines counted,
    vocabulary trained, every training batch packed and masked) over one part
@@ -41,6 +45,7 @@ import shlex
 import sys
 import tempfile
 import time
+import typing
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -79,6 +84,10 @@ FINE_TUNE = [f"--data={SST2}/train.tsv", f"--eval_data={SST2}/dev.tsv",
              "--learning_rate=1e-4", "--warmup_fraction=0.1", "--dropout=0.1", "--epochs=1",
              "--patience=2", "--jit=false"]
 SEEDS = (0,)  # one epoch of SST-2 is 5-14 minutes a run here
+# The pooling rows choose how the classifier reads the encoder on a tenth of
+# SST-2's training phrases held out (dev stays unseen by the choice).
+POOLING_CHOICE = [flag for flag in FINE_TUNE if not flag.startswith("--eval_data=")] + [
+    "--eval_fraction=0.1"]
 CURRICULUM = ["--curriculum=length", "--curriculum_epochs=1"]
 # qa_squad.py's split (its seed picks the held-out articles, so it stays 0),
 # in windows of the preset's 128 positions.
@@ -86,17 +95,30 @@ QA_FINE_TUNE = [f"--data={DATA}/squad/train_from_dev_v1.1.json", "--eval_fractio
                 "--patience=0", "--sequence_length=128", "--doc_stride=64",
                 "--max_query_length=32", "--batch_size=32", "--learning_rate=1e-4",
                 "--warmup_fraction=0.1", "--epochs=1", "--jit=false"]
-# Each group: the task fine-tuned, its flags, the scores kept, the runs (name,
-# which preset, extra flags), and whether it runs on every seed.
-GROUPS = {
-    "sst2": (sentiment, FINE_TUNE, ("accuracy", "macro_f1"),
-             (("pretrained", "pretrained", ()), ("from scratch (same encoder)", "random", ())),
-             True),
-    "curriculum": (sentiment, FINE_TUNE, ("accuracy", "macro_f1"),
-                   (("pretrained, length curriculum", "pretrained", CURRICULUM),), True),
-    "qa": (qa, QA_FINE_TUNE, ("exact_match", "f1"),
-           (("pretrained", "pretrained", ()), ("from scratch (same encoder)", "random", ())),
-           False),
+
+
+class Group(typing.NamedTuple):
+    """Rows fine-tuned alike: the task, its flags, the scores kept (on
+    `scored_on`, "dev" or a "validation" part of the training data), the
+    runs (name, which preset, extra flags), and whether every seed runs."""
+    task: object
+    flags: list
+    scores: tuple
+    runs: tuple
+    every_seed: bool
+    scored_on: str = "dev"
+
+
+BOTH = (("pretrained", "pretrained", ()), ("from scratch (same encoder)", "random", ()))
+GROUPS = {  # in the order they run: the choice of pooling before the rows it sets
+    "pooling": Group(sentiment, POOLING_CHOICE, ("accuracy",),
+                     tuple((f"pretrained, {pooling} pooling", "pretrained",
+                            (f"--pooling={pooling}",)) for pooling in ("cls", "mean")),
+                     False, scored_on="validation"),
+    "sst2": Group(sentiment, FINE_TUNE, ("accuracy", "macro_f1"), BOTH, True),
+    "curriculum": Group(sentiment, FINE_TUNE, ("accuracy", "macro_f1"),
+                        (("pretrained, length curriculum", "pretrained", CURRICULUM),), True),
+    "qa": Group(qa, QA_FINE_TUNE, ("exact_match", "f1"), BOTH, False),
 }
 
 
@@ -128,7 +150,7 @@ def random_copy(preset, folder):
 
 
 def fine_tune(group, name, init_from, extra, seed, scratch):
-    task, flags, scores, _, _ = GROUPS[group]
+    task, flags, scores, _, _, scored_on = GROUPS[group]
     folder = f"{scratch}/{group}-{len(os.listdir(scratch))}"
     result = task.main([task.__name__, *flags, *extra, f"--init_from={init_from}",
                         f"--seed={seed}", f"--model_dir={folder}",
@@ -137,7 +159,7 @@ def fine_tune(group, name, init_from, extra, seed, scratch):
     return {"group": group, "run": name, "seed": seed, "epochs": stage.epochs_run,
             "train_seconds": round(result.training_seconds, 1),
             f"{stage.throughput_unit}_per_second": round(stage.throughput),
-            **{f"dev_{score}": round(result.metrics[score], 4) for score in scores}}
+            **{f"{scored_on}_{score}": round(result.metrics[score], 4) for score in scores}}
 
 
 def mean_score(rows, group, run, score, seeds=None):
@@ -158,7 +180,7 @@ def gains(rows):
             found[group] = round(scale * (tuned - scratch), 2)  # QA's F1 is in points
     seeds = {row["seed"] for row in rows if row.get("group") == "curriculum"}
     if seeds:
-        run = GROUPS["curriculum"][3][0][0]
+        run = GROUPS["curriculum"].runs[0][0]
         plain = mean_score(rows, "sst2", "pretrained", "dev_accuracy", seeds)
         if plain is not None:
             found["curriculum"] = round(
@@ -234,7 +256,7 @@ def main(argv):
             if arg.startswith("--rows="):
                 groups = tuple(arg.split("=", 1)[1].split(","))
         done = [(group, seed) for group in groups
-                for seed in (seeds if GROUPS[group][4] else (0,))]
+                for seed in (seeds if GROUPS[group].every_seed else (0,))]
         with open(os.path.join(RESULTS, "pretrain_transfer.json")) as f:
             kept = json.load(f)
         if pretraining is None:  # --reuse: keep the figures of the run that pretrained
@@ -242,7 +264,7 @@ def main(argv):
         # and the fine-tuning rows of other groups and seeds.
         rows = [row for row in kept["runs"] if (row.get("group", "sst2"), row["seed"]) not in done]
         for group, seed in done:
-            for name, which, extra in GROUPS[group][3]:
+            for name, which, extra in GROUPS[group].runs:
                 rows.append(fine_tune(group, name, presets[which], extra, seed, scratch))
                 # Kept row by row: a run stopped later keeps what it finished.
                 write_results("pretrain_transfer", rows, started, pretraining=pretraining,
@@ -254,7 +276,9 @@ def main(argv):
             ("sst2", "SST-2 dev", ["examples_per_second", "dev_accuracy"]),
             ("curriculum", "SST-2 dev", ["examples_per_second", "dev_accuracy"]),
             ("qa", "QA, held-out articles",
-             ["windows_per_second", "dev_exact_match", "dev_f1"])):
+             ["windows_per_second", "dev_exact_match", "dev_f1"]),
+            ("pooling", "SST-2 train, a tenth held out",
+             ["examples_per_second", "validation_accuracy"])):
         chosen = [row for row in rows if row.get("group", "sst2") == group]
         if chosen:
             print(f"\n{title}, fine-tuned with the same flags and budget ({group}):")

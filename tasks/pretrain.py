@@ -109,6 +109,11 @@ class Pretrain(Task):
                if data.bad_lines else "")
         own = (f"; this worker trains on {data.worker_files[0]} of the {data.worker_files[1]} "
                "files" if data.worker_files else "")
+        if data.too_few_files:
+            files, workers = data.too_few_files
+            own = (f"; {files} file(s) for {workers} workers: each worker reads them all and "
+                   f"trains on its share of every batch (give at least {workers} files to "
+                   "split the reading)")
         return (f"{data.line_count:,} lines, WordPiece vocabulary of "
                 f"{preprocessor.vocabulary_size:,}, sequences of {preprocessor.sequence_length} "
                 f"tokens, 1 block in {self._every()} held out{bad}{own}")

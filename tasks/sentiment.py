@@ -21,7 +21,8 @@ from tfllm.data.classification import load_classification_data
 from tfllm.data.curriculum import Curriculum
 from tfllm.export.classifier import classifier_endpoints
 from tfllm.metrics.classification import evaluate_classifier, format_report
-from tfllm.models.classifier import MODELS, POOLINGS, BackboneClassifier, build_classifier
+from tfllm.models.classifier import (BACKBONE_POOLINGS, MODELS, BackboneClassifier,
+                                     build_classifier)
 from tfllm.models.presets import (build_task_model, check_transfer_flags, load_tokenizer,
                                   model_description)
 from tfllm.models.pretrained_embeddings import embedding_rows
@@ -39,8 +40,11 @@ class Sentiment(Task):
                     + tf_flags.TOKENIZATION + ("model",) + tf_flags.MODEL + tf_flags.EMBEDDINGS
                     + tf_flags.TRANSFER + tf_flags.TRAINING + tf_flags.CURRICULUM)
     own_flags = (
-        tf_flags.enum_flag("pooling", "mean", POOLINGS,
-                           "How the Transformer summarises positions: masked mean or max."),
+        tf_flags.enum_flag("pooling", None, BACKBONE_POOLINGS,
+                           "How the classifier summarises the text: the masked mean or max "
+                           "of the encoder's positions, or (over an --init_from backbone) its "
+                           "pooled [CLS] output. Default: cls with --init_from, else mean. "
+                           "The LSTM reads its final states."),
         tf_flags.float_flag("token_dropout", 0.0,
                             "Share of training tokens replaced by the unknown token each epoch.",
                             lower_bound=0.0, upper_bound=0.95),
@@ -75,10 +79,15 @@ class Sentiment(Task):
     @classmethod
     def check_flags(cls, flags):
         transfer = check_transfer_flags(flags, scratch_only=(
-            "model", "tokenizer", "vocab_size", "pooling", "adversarial_epsilon",
+            "model", "tokenizer", "vocab_size", "adversarial_epsilon",
             "finetune_adversarial_epsilon"))
-        if transfer or flags.finetune_data:
+        if transfer:
             return transfer
+        if flags.pooling == "cls" and not flags.init_from:
+            return ("--pooling=cls reads a pretrained backbone's [CLS] summary; pass "
+                    "--init_from, or pool a model trained from scratch with mean or max")
+        if flags.finetune_data:
+            return None
         stray = [f"--{name}" for name in ("finetune_epochs", "finetune_learning_rate",
                                           "finetune_adversarial_epsilon") if flags[name].present]
         if stray:
@@ -117,11 +126,12 @@ class Sentiment(Task):
         model, self.transfer, self.embeddings = build_task_model(
             f, preprocessor,
             head=lambda backbone: BackboneClassifier(backbone, classes, f.dropout,
-                                                     pad_id=preprocessor.tokenizer.pad_token_id),
+                                                     pad_id=preprocessor.tokenizer.pad_token_id,
+                                                     pooling=f.pooling or "cls"),
             from_scratch=lambda: build_classifier(
                 f.model, preprocessor.vocabulary_size, classes, f.sequence_length, f.hidden_dim,
                 f.num_layers, f.num_heads, f.intermediate_dim, f.dropout, f.initializer,
-                f.pooling, f.adversarial_epsilon))
+                f.pooling or "mean", f.adversarial_epsilon))
         return model
 
     def validation_data(self, data, preprocessor):

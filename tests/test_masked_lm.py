@@ -9,8 +9,10 @@ import keras_hub
 import numpy as np
 import tensorflow as tf
 
+from temp_files import write_temp_file
 from tfllm.data.errors import DataError
-from tfllm.data.masked_lm import (MaskedLMInputs, block_length, pretraining_batches, token_blocks,
+from tfllm.data.masked_lm import (MaskedLMInputs, block_length, load_text_stream,
+                                  pretraining_batches, token_blocks,
                                   train_masked_lm_tokenizer, word_starts)
 from tfllm.models.classifier import BackboneClassifier
 from tfllm.models.presets import (fine_tuning_model, freeze_layers, layer_decay_multipliers,
@@ -104,6 +106,24 @@ class MaskedLMInputsTest(tf.test.TestCase):
             self.assertEqual(len(rows), len(in_order[0]) // 8 * 8)
             self.assertLessEqual(set(rows), set(in_order[0]))
         self.assertNotEqual(first, in_order[0][:len(first)])
+
+    def test_workers_train_on_their_own_files_when_there_are_enough(self):
+        spec = ",".join(write_temp_file(self, f"part{i}.txt", f"line {i}\nmore {i}\n")
+                        for i in range(3))
+
+        def lines(data):
+            return sorted(t.decode() for t in data.as_numpy_iterator())
+        second = load_text_stream(spec, worker=(2, 1))
+        self.assertEqual(second.line_count, 6)  # the vocabulary reads the whole corpus
+        self.assertEqual(lines(second.training_lines), ["line 1", "more 1"])
+        self.assertEqual(second.worker_files, (1, 3))
+        self.assertIsNone(second.too_few_files)
+        # Fewer files than workers: every worker reads them all, and is told so.
+        shared = load_text_stream(spec, worker=(4, 0))
+        self.assertEqual(lines(shared.training_lines), lines(shared.lines))
+        self.assertEqual((shared.worker_files, shared.too_few_files), (None, (3, 4)))
+        alone = load_text_stream(spec)
+        self.assertEqual((alone.worker_files, alone.too_few_files), (None, None))
 
     def test_whole_word_masking_takes_every_piece(self):
         inputs = MaskedLMInputs(self.tokenizer, sequence_length=64, whole_word=True)
@@ -230,6 +250,20 @@ class PreLayerNormEncoderTest(tf.test.TestCase):
         freeze_layers(loaded, 1)
         frozen = {layer.name for layer in loaded.layers if layer.weights and not layer.trainable}
         self.assertEqual(frozen, {"token_embedding", "emb_layer_norm", "transformer_layer_0"})
+
+    def test_classifier_pools_the_sequence_output_over_its_tokens(self):
+        backbone = tiny_backbone(encoder=esm_backbone)
+        padded = tf.constant([[7, 8, 9, 0, 0]])
+        sequence = backbone({"token_ids": padded})[:, :3]  # the tokens, not the padding
+        for pooling, pooled in (("mean", tf.reduce_mean(sequence, axis=1)),
+                                ("max", tf.reduce_max(sequence, axis=1)),
+                                ("cls", sequence[:, 0])):
+            classifier = BackboneClassifier(backbone, num_classes=3, pooling=pooling)
+            self.assertAllClose(classifier(padded), classifier.get_layer("logits")(pooled),
+                                atol=1e-5, msg=pooling)
+            self.assertEqual(classifier.get_config()["pooling"], pooling)
+        with self.assertRaisesRegex(ValueError, "must be one of cls, mean, max over a pretrained"):
+            BackboneClassifier(backbone, num_classes=3, pooling="attention")
 
 
 class FineTuningTest(tf.test.TestCase):

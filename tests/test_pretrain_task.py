@@ -1,7 +1,7 @@
 """Pretraining end to end: masked LM (with NSP, whole words and a length
 curriculum) on a streamed corpus, the fill-mask export and its keras-hub
 preset, fine-tuning sentiment from it (frozen blocks stay fixed) and from a
-keras-hub preset saved here (with a curriculum), causal LM (a GPT-2 preset
+keras-hub preset saved here (with a curriculum, mean pooling), causal LM (a GPT-2 preset
 and the text-generation export), two workers on their own files, resume
 after a kill, and clear errors on an empty corpus and on masking flags with
 the causal objective."""
@@ -133,12 +133,14 @@ class PretrainTaskTest(PretrainingCase):
         keras_hub.models.BertTokenizer(vocabulary, lowercase=True).save_to_preset(folder)
         self.task_module, self.tiny = "tasks.sentiment", SENTIMENT_TINY
         try:
-            tuned, _ = self.run_task(f"--init_from={folder}", "--curriculum=length")
+            tuned, _ = self.run_task(f"--init_from={folder}", "--curriculum=length",
+                                     "--pooling=mean")
             refused = self.run_command(self.fresh_root(), f"--init_from={folder}",
                                        "--sequence_length=128")
         finally:
             self.task_module, self.tiny = PretrainingCase.task_module, TINY
         self.assertEqual(tuned.preprocessor.tokenizer.get_vocabulary(), vocabulary)
+        self.assertEqual(tuned.model.pooling, "mean")
         self.assertEqual(len(tuned.answers), 3)
         self.assertEqual(refused.returncode, 1)
         self.assertIn("error: --sequence_length: 128 is longer than the preset's 64 positions",

@@ -131,6 +131,7 @@ class SentimentTaskTest(task_harness.TaskTestCase):
             (["--finetune_adversarial_epsilon=0.05"],
              "--finetune_adversarial_epsilon set the --finetune_data stage"),
             (["--finetune_epochs=2"], "--finetune_epochs set the --finetune_data stage"),
+            (["--pooling=cls"], "--pooling=cls reads a pretrained backbone's"),
             (["--model=cnn"], "--model=cnn: value should be one of <transformer|lstm>"),
             (["--strategy=horovod"], "strategy"),
             (["--epochs=-1"], "--epochs=-1: -1 is not a positive integer"),

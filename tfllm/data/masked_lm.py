@@ -94,13 +94,16 @@ def token_blocks(lines, tokenizer, block_length, lowercase=True):
 class TextStream:
     """A pretraining corpus: its lines as a dataset, counted once, and the
     lines this worker trains on: all of them, or under several workers its
-    own files (`worker_files`: `(files read, files in all)`, else None)."""
+    own files (`worker_files`: `(files read, files in all)`, else None;
+    `too_few_files`: `(files, workers)` when several workers share fewer
+    files than there are of them, so each reads every file)."""
     lines: object  # tf.data of strings
     line_count: int
     bad_lines: int  # lines whose bytes were not UTF-8 (replaced)
     rows: RowGuard  # nothing is skipped; the runner reports it like other tasks' rows
     own_lines: object = None  # tf.data of strings; None: `lines`
     worker_files: tuple = None
+    too_few_files: tuple = None
 
     @property
     def training_lines(self):
@@ -128,6 +131,8 @@ def load_text_stream(spec, text_field="text", turn_lines=256, worker=None):
     if worker and worker[0] > 1 and len(paths) >= worker[0]:
         stream.own_lines = line_dataset(spec, text_field, interleave=turn_lines, shard=worker)
         stream.worker_files = (len(paths[worker[1]::worker[0]]), len(paths))
+    elif worker and worker[0] > 1:
+        stream.too_few_files = (len(paths), worker[0])
     return stream
 
 

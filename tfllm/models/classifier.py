@@ -26,6 +26,8 @@ from tfllm.compat import update_loss_tracker
 from tfllm.models.pretraining import encode
 
 POOLINGS = ("mean", "max")
+# Over a pretrained backbone also its own summary of the text ("cls").
+BACKBONE_POOLINGS = ("cls", *POOLINGS)
 
 
 class MaskedGlobalMaxPooling1D(keras.layers.Layer):
@@ -229,12 +231,16 @@ class LSTMClassifier(TextClassifier):
 
 
 class BackboneClassifier(keras.Model):
-    """A pretrained backbone and a classifier on its pooled `[CLS]` output.
+    """A pretrained backbone and a classifier on its summary of the text.
 
     Takes `token_ids` (int32 [batch, length], `pad_id` = padding) as the
     other classifiers do; the segment ids (where the backbone takes them)
     are all 0 and the padding mask is where the ids are not `pad_id`.
-    Backbones without a pooled output use their first position's vector.
+    `pooling` (`BACKBONE_POOLINGS`) is "cls", the backbone's pooled `[CLS]`
+    output (its first position's vector when it has no pooler), or the
+    masked "mean" or "max" of its sequence output: a backbone pretrained
+    without a sentence-level objective has not learned to summarise the
+    text in its first position.
 
     Example:
 
@@ -243,16 +249,22 @@ class BackboneClassifier(keras.Model):
     TensorShape([1, 2])
     """
 
-    def __init__(self, backbone, num_classes, dropout=0.1, pad_id=0, **kwargs):
+    def __init__(self, backbone, num_classes, dropout=0.1, pad_id=0, pooling="cls", **kwargs):
+        if pooling not in BACKBONE_POOLINGS:
+            raise ValueError(f"--pooling must be one of {', '.join(BACKBONE_POOLINGS)} over a "
+                             f"pretrained backbone, got {pooling!r}")
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        _, pooled = encode(backbone, {"token_ids": token_ids,
-                                      "padding_mask": keras.ops.not_equal(token_ids, pad_id),
-                                      "segment_ids": keras.ops.zeros_like(token_ids)})
+        padding_mask = keras.ops.not_equal(token_ids, pad_id)
+        sequence, pooled = encode(backbone, {"token_ids": token_ids, "padding_mask": padding_mask,
+                                             "segment_ids": keras.ops.zeros_like(token_ids)})
+        if pooling != "cls":
+            pooled = _pool(pooling)(sequence, mask=padding_mask)
         logits = keras.layers.Dense(num_classes, dtype="float32", name="logits")(
             keras.layers.Dropout(dropout)(pooled))
         super().__init__(token_ids, logits, **{"name": "backbone_classifier", **kwargs})
         self.backbone = backbone
         self.num_classes, self.dropout, self.pad_id = num_classes, dropout, pad_id
+        self.pooling = pooling
 
     @property
     def token_embedding(self):
@@ -261,7 +273,7 @@ class BackboneClassifier(keras.Model):
     def get_config(self):
         return {"backbone": keras.saving.serialize_keras_object(self.backbone),
                 "num_classes": self.num_classes, "dropout": self.dropout,
-                "pad_id": self.pad_id, "name": self.name}
+                "pad_id": self.pad_id, "pooling": self.pooling, "name": self.name}
 
     @classmethod
     def from_config(cls, config):
