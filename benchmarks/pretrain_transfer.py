@@ -79,15 +79,18 @@ PRETRAIN = [f"--data={DATA}/corpus_en/part-00.txt.gz,{SST2}/train.tsv,{SST2}/tra
             "--learning_rate=1e-3", "--warmup_fraction=0.1", "--weight_decay=0.01",
             "--epochs=2", "--eval_fraction=0.005", "--jit=false",
             "--seed=0", f"--export_dir={PRETRAINED}"]
-FINE_TUNE = [f"--data={SST2}/train.tsv", f"--eval_data={SST2}/dev.tsv",
-             "--label_names=negative,positive", "--sequence_length=64", "--batch_size=32",
-             "--learning_rate=1e-4", "--warmup_fraction=0.1", "--dropout=0.1", "--epochs=1",
-             "--patience=2", "--jit=false"]
+TUNING = [f"--data={SST2}/train.tsv", f"--eval_data={SST2}/dev.tsv",
+          "--label_names=negative,positive", "--sequence_length=64", "--batch_size=32",
+          "--learning_rate=1e-4", "--warmup_fraction=0.1", "--dropout=0.1", "--epochs=1",
+          "--patience=2", "--jit=false"]
 SEEDS = (0,)  # one epoch of SST-2 is 5-14 minutes a run here
 # The pooling rows choose how the classifier reads the encoder on a tenth of
-# SST-2's training phrases held out (dev stays unseen by the choice).
-POOLING_CHOICE = [flag for flag in FINE_TUNE if not flag.startswith("--eval_data=")] + [
+# SST-2's training phrases held out (dev stays unseen by the choice): the
+# mean of its positions read 0.8796 there, its first position 0.8736
+# (session 3's encoder, seed 0), so the SST-2 rows pool by the mean.
+POOLING_CHOICE = [flag for flag in TUNING if not flag.startswith("--eval_data=")] + [
     "--eval_fraction=0.1"]
+FINE_TUNE = [*TUNING, "--pooling=mean"]
 CURRICULUM = ["--curriculum=length", "--curriculum_epochs=1"]
 # qa_squad.py's split (its seed picks the held-out articles, so it stays 0),
 # in windows of the preset's 128 positions.

@@ -212,20 +212,28 @@ class CommandLineTest(task_harness.TaskTestCase):
         for path in (f"{root}/export/1/saved_model.pb", f"{root}/run/flags.json"):
             self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o644, path)
 
-    def test_killed_run_resumes_at_the_second_epoch(self):
-        self.assert_resumes("--batch_size=4", refusal=True)
-
     def test_run_killed_while_fine_tuning_resumes_without_training_again(self):
+        # One kill covers both kinds of resuming (other tasks' tests kill a
+        # one-stage run): the finished first stage is loaded, the second
+        # resumes from its backup.
         root = self.fresh_root()
         command = self.command(root, "--epochs=2", "--batch_size=4", "--patience=0",
                                "--finetune_data=sample", "--finetune_epochs=3")
         # Fine-tuning's first epoch is backed up when its second announces itself.
         self.assertNotEqual(kill_at(command, "Epoch 2/3"), 0)
+        self.assertFalse(os.path.exists(f"{root}/export/1"))
+
+        changed = run_quietly(command + ["--seed=7"])
+        self.assertEqual(changed.returncode, 1, changed.stdout + changed.stderr)
+        self.assertIn(f"{root}/run holds an unfinished run ({root}/run/finetune/backup, "
+                      f"{root}/run/finished) started with other flags: --seed was 42, now 7",
+                      changed.stderr)
 
         second = run_quietly(command)
         self.assertEqual(second.returncode, 0, second.stdout + second.stderr)
         self.assertIn(f"A killed run finished this stage: loaded it from {root}/run/finished",
                       second.stdout)
+        self.assertIn(f"Resuming a killed run from {root}/run/finetune/backup", second.stdout)
         # Only fine-tuning's last two epochs: the first stage (Epoch n/2) is not rerun.
         self.assertEqual(re.findall(r"^Epoch (\d/\d)", second.stdout, re.M), ["2/3", "3/3"])
         self.assertIn("training  2 train + 3 finetune epochs", second.stdout)
