@@ -5,7 +5,8 @@ that make it tiny, and calls:
 
 * `run_task(*flags)`: trains in this process through the task's `main`,
   exporting to a fresh folder (or `root=`); returns `(RunResult, root)`;
-* `run_command(root, *flags)`: the same as a user's `python -m tasks.X`;
+* `command(root, *flags)`: the same as a user's `python -m tasks.X`, to
+  run in a process (`run_quietly`, `kill_at`);
 * `serve_fresh(path, signature, inputs)`: asks the export in a fresh process
   that imports only TensorFlow and TF Text, as TF Serving would;
 * `assert_fits_tf_serving(path)`: the export passes `tfllm.export.check`;
@@ -93,9 +94,6 @@ class TaskTestCase(tf.test.TestCase):
     def command(self, root, *flags):
         return [sys.executable, "-m", self.task_module, *self.tiny, *self.output_flags(root),
                 *flags]
-
-    def run_command(self, root, *flags):
-        return run_quietly(self.command(root, *flags))
 
     def run_local_workers(self, root, *flags, workers=2):
         """The outputs of the task's command on `workers` processes of one

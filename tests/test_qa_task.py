@@ -119,11 +119,10 @@ class QATaskTest(task_harness.TaskTestCase):
         # Accents stripped as the preset's tokenizer does: "Zoë" is the known "zoe".
         ids = tuned.preprocessor.tokenize_with_offsets(tf.constant(["Zoë in Zürich"]))[0]
         self.assertEqual(ids.to_list(), [[7, 11, 12]])
-        moot = self.run_command(self.fresh_root(), f"--data={path}", f"--init_from={folder}",
-                                "--model=lstm", "--hidden_dim=64")
-        self.assertEqual(moot.returncode, 1)
-        self.assertIn("--hidden_dim, --model size or start a model trained from scratch",
-                      moot.stderr)
+        with self.assertRaisesRegex(SystemExit, "--hidden_dim, --model size or start a model "
+                                                "trained from scratch"):
+            self.run_task(f"--data={path}", f"--init_from={folder}", "--model=lstm",
+                          "--hidden_dim=64")
 
     def test_word_vectors_start_the_lstm_reader(self):
         # Six questions teach a vocabulary of single letters; two of them have vectors.

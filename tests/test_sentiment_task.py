@@ -177,10 +177,20 @@ class CommandLineTest(task_harness.TaskTestCase):
         self.assertNotIn("absl", shown.stdout)
         self.assertLess(shown.stdout.count("\n"), 200)
 
-    def test_flags_file_and_run_card_hold_the_tasks_own_flags(self):
+    def test_flags_file_and_run_card_hold_the_tasks_own_flags_readable_by_all(self):
         root = self.fresh_root()
-        run = self.run_command(root, "--epochs=1", "--pooling=max", "--bucket=false")
+        # Under a common umask the export and records are readable by other
+        # users (TF Serving's), though the export is staged in a private folder.
+        run = subprocess.run(["sh", "-c", "umask 022 && exec \"$@\"", "sh",
+                              *self.command(root, "--epochs=1", "--pooling=max",
+                                            "--bucket=false")],
+                             cwd=REPO, env=quiet_environment(), capture_output=True, text=True,
+                             timeout=600)
         self.assertEqual(run.returncode, 0, run.stderr)
+        for path in (f"{root}/export/1", f"{root}/export/1/variables"):
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o755, path)
+        for path in (f"{root}/export/1/saved_model.pb", f"{root}/run/flags.json"):
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o644, path)
         with open(f"{root}/run/flags.json") as f:
             recorded = json.load(f)
         with open(f"{root}/export/1/run_card.json") as f:
@@ -199,18 +209,6 @@ class CommandLineTest(task_harness.TaskTestCase):
         self.assertEqual(run.stderr, "sentiment: flag --epochs=-1: -1 is not a positive "
                                      "integer\nRun with --helpfull to list the flags.\n")
         self.assertEqual(run.stdout, "")  # stopped before any work
-
-    def test_exports_and_records_are_readable_by_other_users(self):
-        root = self.fresh_root()
-        run = subprocess.run(["sh", "-c", "umask 022 && exec \"$@\"", "sh",
-                              *self.command(root, "--epochs=1")],
-                             cwd=REPO, env=quiet_environment(), capture_output=True, text=True,
-                             timeout=600)
-        self.assertEqual(run.returncode, 0, run.stderr)
-        for path in (f"{root}/export/1", f"{root}/export/1/variables"):
-            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o755, path)
-        for path in (f"{root}/export/1/saved_model.pb", f"{root}/run/flags.json"):
-            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o644, path)
 
     def test_run_killed_while_fine_tuning_resumes_without_training_again(self):
         # One kill covers both kinds of resuming (other tasks' tests kill a

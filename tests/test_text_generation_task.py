@@ -12,7 +12,8 @@ from tfllm.decoding.generator import TextGenerator
 from tfllm.decoding.samplers import RequestSampler
 
 # XLA compiling costs more than it saves on models this small; the runs
-# here skip it but for one (the default export's), which keeps it covered.
+# here skip it but for one (the char model's, on the defaults), which keeps
+# it covered.
 TINY = ["--jit=false", "--hidden_dim=16", "--num_layers=1", "--num_heads=2",
         "--intermediate_dim=32", "--sequence_length=32", "--batch_size=8"]
 PROMPTS = ["the plot was good", "zzzzzzzz ", "the acting was awful ", ""]
@@ -23,10 +24,11 @@ class TextGenerationTaskTest(task_harness.TaskTestCase):
     tiny = TINY
 
     def test_char_model_trains_evaluates_exports_and_samples(self):
+        # The defaults a user gets: XLA (--jit=auto, fixed shapes) and half
+        # the context as new tokens (16).
         result, root = self.run_task("--train_steps=40", "--epochs=2",
                                      "--steps_per_execution=5", "--learning_rate=1e-2",
-                                     "--sample_prompt=the plot", "--sample_prompt=",
-                                     "--max_new_tokens=12")
+                                     "--sample_prompt=the plot", "--sample_prompt=", "--jit=auto")
         metrics = result.metrics
         # Far below the uniform guess over 128 ids (4.85 nats): it learned.
         self.assertLess(metrics["loss"], 3.5)
@@ -34,11 +36,12 @@ class TextGenerationTaskTest(task_harness.TaskTestCase):
         self.assertGreater(result.stages[0].throughput, 0)
         self.assertEqual(result.stages[0].throughput_unit, "tokens")
         self.assertEqual(result.export_path, os.path.join(root, "export", "1"))
-        self.assertEqual([len(s["text"]) for s in result.answers], [12, 12])
+        self.assertEqual(result.flags["max_new_tokens"], None)
+        self.assertEqual([len(s["text"]) for s in result.answers], [16, 16])
         with open(os.path.join(result.export_path, "run_card.json")) as f:
             card = json.load(f)
         self.assertEqual(card["flags"]["sampler"], "top_k")
-        self.assertEqual(card["generation"]["max_new_tokens"], 12)
+        self.assertEqual(card["generation"]["max_new_tokens"], 16)
         self.assertEqual(card["data"]["eval"], "last 0.1 of sample")
 
         # The export answers in a fresh process as the model does here.
@@ -46,19 +49,12 @@ class TextGenerationTaskTest(task_harness.TaskTestCase):
         sampler = RequestSampler(0.8, 10, 1.0, seed=42)
         served = self.assert_serves_like_the_model(
             result.export_path, "serving_default", {"prompt": PROMPTS},
-            {"text": generator(PROMPTS, 12, sampler)})
+            {"text": generator(PROMPTS, 16, sampler)})
         self.assertEqual(served["signatures"], ["generate", "score", "serving_default"])
-
-    def test_the_default_export_keeps_the_prompt(self):
         # Seeded top-k sampling: a prompt cut to its last character (as
         # before this was fixed) would answer "zzzzzzzz " and "... awful " alike.
-        result, _ = self.run_task("--train_steps=60", "--epochs=1", "--learning_rate=1e-2",
-                                  "--jit=auto")
-        self.assertEqual(result.flags["max_new_tokens"], None)  # half the context: 16
-        served = self.serve_fresh(result.export_path, "serving_default", {"prompt": PROMPTS})
         continuations = served["outputs"]["text"]
-        self.assertTrue(all(len(text) == 16 for text in continuations), continuations)
-        self.assertEqual(len(set(continuations)), len(PROMPTS), continuations)  # prompts matter
+        self.assertEqual(len(set(continuations)), len(PROMPTS), continuations)
         self.assertEqual(self.serve_fresh(result.export_path, "serving_default",
                                           {"prompt": []})["outputs"]["text"], [])
 

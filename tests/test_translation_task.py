@@ -91,9 +91,13 @@ class TranslationTaskTest(task_harness.TaskTestCase):
 
     def test_trains_and_exports_under_mirrored_strategy(self):
         # Equality with one device is tested in test_seq2seq: shuffled, the
-        # two strategies draw their epochs in other orders.
-        result, _ = self.run_task("--epochs=1", "--batch_size=16", "--strategy=mirrored",
-                                  "--eval_sentences=4", "--num_beams=2")
+        # two strategies draw their epochs in other orders. Eight batches, not
+        # the 3,000 sample pairs: the task's path under the strategy is the point.
+        root = self.fresh_root()
+        files = self.write_pairs(root, PAIRS * 11)
+        result, _ = self.run_task(f"--data={files}", "--epochs=1", "--batch_size=16",
+                                  "--strategy=mirrored", "--eval_sentences=4", "--num_beams=2",
+                                  root=root)
         self.assertGreater(result.metrics["sentences"], 0)
         self.assertTrue(os.path.isdir(result.export_path))
 
