@@ -153,16 +153,18 @@ def random_copy(preset, folder):
 
 
 def fine_tune(group, name, init_from, extra, seed, scratch):
-    task, flags, scores, _, _, scored_on = GROUPS[group]
+    spec = GROUPS[group]
     folder = f"{scratch}/{group}-{len(os.listdir(scratch))}"
-    result = task.main([task.__name__, *flags, *extra, f"--init_from={init_from}",
+    task = spec.task
+    result = task.main([task.__name__, *spec.flags, *extra, f"--init_from={init_from}",
                         f"--seed={seed}", f"--model_dir={folder}",
                         f"--export_dir={folder}-export"])
     stage = result.stages[0]
     return {"group": group, "run": name, "seed": seed, "epochs": stage.epochs_run,
             "train_seconds": round(result.training_seconds, 1),
             f"{stage.throughput_unit}_per_second": round(stage.throughput),
-            **{f"{scored_on}_{score}": round(result.metrics[score], 4) for score in scores}}
+            **{f"{spec.scored_on}_{score}": round(result.metrics[score], 4)
+               for score in spec.scores}}
 
 
 def mean_score(rows, group, run, score, seeds=None):
@@ -260,12 +262,14 @@ def main(argv):
                 groups = tuple(arg.split("=", 1)[1].split(","))
         done = [(group, seed) for group in groups
                 for seed in (seeds if GROUPS[group].every_seed else (0,))]
-        with open(os.path.join(RESULTS, "pretrain_transfer.json")) as f:
-            kept = json.load(f)
+        rows = []
         if pretraining is None:  # --reuse: keep the figures of the run that pretrained
+            with open(os.path.join(RESULTS, "pretrain_transfer.json")) as f:
+                kept = json.load(f)
             pretraining, curve = kept["pretraining"], kept["pretraining_curve"]
-        # and the fine-tuning rows of other groups and seeds.
-        rows = [row for row in kept["runs"] if (row.get("group", "sst2"), row["seed"]) not in done]
+            # and its fine-tuning rows of other groups and seeds.
+            rows = [row for row in kept["runs"]
+                    if (row.get("group", "sst2"), row["seed"]) not in done]
         for group, seed in done:
             for name, which, extra in GROUPS[group].runs:
                 rows.append(fine_tune(group, name, presets[which], extra, seed, scratch))

@@ -86,6 +86,8 @@ class Sentiment(Task):
         if flags.pooling == "cls" and not flags.init_from:
             return ("--pooling=cls reads a pretrained backbone's [CLS] summary; pass "
                     "--init_from, or pool a model trained from scratch with mean or max")
+        if flags.pooling and flags.model == "lstm":
+            return "--pooling applies to Transformer encoders; the LSTM reads its final states"
         if flags.finetune_data:
             return None
         stray = [f"--{name}" for name in ("finetune_epochs", "finetune_learning_rate",
@@ -127,12 +129,21 @@ class Sentiment(Task):
             f, preprocessor,
             head=lambda backbone: BackboneClassifier(backbone, classes, f.dropout,
                                                      pad_id=preprocessor.tokenizer.pad_token_id,
-                                                     pooling=f.pooling or "cls"),
+                                                     pooling=self.pooling),
             from_scratch=lambda: build_classifier(
                 f.model, preprocessor.vocabulary_size, classes, f.sequence_length, f.hidden_dim,
                 f.num_layers, f.num_heads, f.intermediate_dim, f.dropout, f.initializer,
-                f.pooling or "mean", f.adversarial_epsilon))
+                self.pooling, f.adversarial_epsilon))
         return model
+
+    @property
+    def pooling(self):
+        """--pooling or its default: a pretrained backbone's [CLS] summary,
+        else the mean over positions; None for the LSTM (its final states)."""
+        f = self.flags
+        if f.init_from:
+            return f.pooling or "cls"
+        return None if f.model == "lstm" else f.pooling or "mean"
 
     def validation_data(self, data, preprocessor):
         return preprocessor.dataset(data.eval["text"], data.eval_ids, self.flags.batch_size,
@@ -176,7 +187,8 @@ class Sentiment(Task):
         return {"data": {"train": f.data, "eval": f.eval_data or f"{f.eval_fraction} of train",
                          "finetune": f.finetune_data, "train_examples": len(data.train),
                          "eval_examples": len(data.eval), "labels": data.labels.names},
-                "pretrained_embeddings": self.embeddings, "init_from": self.transfer}
+                "pooling": self.pooling, "pretrained_embeddings": self.embeddings,
+                "init_from": self.transfer}
 
     def demo_inputs(self, data):
         return "serving_default", {

@@ -116,6 +116,8 @@ class PretrainTaskTest(PretrainingCase):
             self.assertAllEqual(variable.numpy(), pretrained[variable.path])
         top = backbone.transformer_layers[1].weights
         self.assertFalse(all(np.array_equal(v.numpy(), pretrained[v.path]) for v in top))
+        with open(os.path.join(tuned.export_path, "run_card.json")) as f:
+            self.assertEqual(json.load(f)["pooling"], "cls")  # the default over a backbone
         served = self.serve_fresh(tuned.export_path, "serving_default",
                                   {"text": ["the cats walking", ""]})
         self.assertEqual(len(served["outputs"]["label"]), 2)

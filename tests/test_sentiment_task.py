@@ -47,6 +47,7 @@ class SentimentTaskTest(task_harness.TaskTestCase):
             card = json.load(f)
         self.assertEqual(card["task"], "sentiment")
         self.assertEqual(card["flags"]["epochs"], 4)
+        self.assertEqual((card["flags"]["pooling"], card["pooling"]), (None, "mean"))  # default
         self.assertEqual(card["metrics"]["accuracy"], result.metrics["accuracy"])
         self.assertEqual(card["stages"][0]["epochs_run"], 4)
         self.assertIn("tensorflow", card["versions"])
@@ -132,6 +133,7 @@ class SentimentTaskTest(task_harness.TaskTestCase):
              "--finetune_adversarial_epsilon set the --finetune_data stage"),
             (["--finetune_epochs=2"], "--finetune_epochs set the --finetune_data stage"),
             (["--pooling=cls"], "--pooling=cls reads a pretrained backbone's"),
+            (["--model=lstm", "--pooling=max"], "--pooling applies to Transformer encoders"),
             (["--model=cnn"], "--model=cnn: value should be one of <transformer|lstm>"),
             (["--strategy=horovod"], "strategy"),
             (["--epochs=-1"], "--epochs=-1: -1 is not a positive integer"),
